@@ -1,0 +1,404 @@
+//! `App`: the builder, and `Lift`: the built, cloneable function.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::DefaultBodyLimit;
+use axum::handler::Handler;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, MethodRouter};
+use axum::Router;
+use futures_util::FutureExt;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use tower::{Layer, Service, ServiceExt};
+
+use crate::context::{claim_cold_start, Context};
+use crate::detect::{detect, EventKind};
+use crate::error::{code, Error, ErrorReport};
+use crate::http::convert::{self, Origin};
+use crate::output::{Inner, Output};
+use crate::records::{
+    dynamodb_input, erase, eventbridge_input, identity, kinesis_input, panic_error, sns_input, sqs_input, DynamoDb,
+    EventBridge, EventMatch, EventRoutes, FifoMode, Glob, Kinesis, RecordHandler, S3Match, Sns, Sqs,
+};
+
+/// The default limit on HTTP request bodies read by extractors: 6 MB, Lambda's own limit on
+/// synchronous payloads.
+pub const DEFAULT_BODY_LIMIT: usize = 6 * 1024 * 1024;
+
+/// Builds a Lift function: HTTP routes (axum), WebSocket routes, and record/event routes.
+///
+/// ```
+/// use lift::{App, Context, Json, Sqs};
+/// use axum::routing::get;
+///
+/// async fn hello() -> Json<serde_json::Value> {
+///     Json(serde_json::json!({"message": "hello"}))
+/// }
+///
+/// async fn order(_ctx: Context, msg: Sqs<serde_json::Value>) -> Result<(), lift::Error> {
+///     println!("{}", msg.body);
+///     Ok(())
+/// }
+///
+/// let app = App::new().route("/hello", get(hello)).sqs("orders", order);
+/// let function = app.build();
+/// # let _ = function;
+/// ```
+pub struct App {
+    router: Router,
+    websocket: Router,
+    events: EventRoutes,
+    body_limit: usize,
+}
+
+impl Default for App {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl App {
+    /// An app with no routes.
+    pub fn new() -> Self {
+        Self {
+            router: Router::new(),
+            websocket: Router::new(),
+            events: EventRoutes::default(),
+            body_limit: DEFAULT_BODY_LIMIT,
+        }
+    }
+
+    /// Adds an HTTP route (axum path syntax: `/hello/{name}`, `/files/{*rest}`).
+    pub fn route(mut self, path: &str, method_router: MethodRouter) -> Self {
+        self.router = self.router.route(path, method_router);
+        self
+    }
+
+    /// Merges an axum router's routes into the HTTP routes.
+    pub fn merge(mut self, router: Router) -> Self {
+        self.router = self.router.merge(router);
+        self
+    }
+
+    /// Nests an axum router under a path prefix.
+    pub fn nest(mut self, path: &str, router: Router) -> Self {
+        self.router = self.router.nest(path, router);
+        self
+    }
+
+    /// Applies a tower layer to every HTTP and WebSocket route added so far (axum semantics).
+    pub fn layer<L>(mut self, layer: L) -> Self
+    where
+        L: Layer<axum::routing::Route> + Clone + Send + Sync + 'static,
+        L::Service: Service<http::Request<Body>, Error = Infallible> + Clone + Send + Sync + 'static,
+        <L::Service as Service<http::Request<Body>>>::Response: IntoResponse + 'static,
+        <L::Service as Service<http::Request<Body>>>::Future: Send + 'static,
+    {
+        self.router = self.router.layer(layer.clone());
+        self.websocket = self.websocket.layer(layer);
+        self
+    }
+
+    /// The largest HTTP request body an extractor reads (413 `payload_too_large` beyond it).
+    pub fn body_limit(mut self, bytes: usize) -> Self {
+        self.body_limit = bytes;
+        self
+    }
+
+    /// Adds a WebSocket route for an API Gateway route key (`$connect`, `$disconnect`,
+    /// `$default`, or a custom key). The handler is an axum handler; extract
+    /// [`WebSocket`](crate::WebSocket) for the connection id, and the message with
+    /// [`Json`](crate::Json) or `String`.
+    pub fn websocket<H, T>(mut self, route_key: &str, handler: H) -> Self
+    where
+        H: Handler<T, ()>,
+        T: 'static,
+    {
+        self.websocket = self.websocket.route(&convert::websocket_path(route_key), any(handler));
+        self
+    }
+
+    /// Handles SQS messages from queues matching `queue` (name, ARN or glob). The body is
+    /// decoded as JSON into `T` (plain text into `String`). Failures are reported per message.
+    pub fn sqs<T, H>(mut self, queue: impl Into<Glob>, handler: H) -> Self
+    where
+        T: DeserializeOwned + Send + 'static,
+        H: RecordHandler<Sqs<T>>,
+    {
+        self.events.sqs.push((queue.into(), erase(handler, sqs_input::<T>)));
+        self
+    }
+
+    /// How FIFO queue batches stop after a failure (default: the whole rest of the batch).
+    pub fn sqs_fifo_mode(mut self, mode: FifoMode) -> Self {
+        self.events.fifo_mode = mode;
+        self
+    }
+
+    /// Handles SNS notifications from topics matching `topic` (name, ARN or glob).
+    pub fn sns<T, H>(mut self, topic: impl Into<Glob>, handler: H) -> Self
+    where
+        T: DeserializeOwned + Send + 'static,
+        H: RecordHandler<Sns<T>>,
+    {
+        self.events.sns.push((topic.into(), erase(handler, sns_input::<T>)));
+        self
+    }
+
+    /// Handles S3 notifications matching a bucket (`"my-bucket"`) or an [`S3Match`].
+    pub fn s3<H>(mut self, matcher: impl Into<S3Match>, handler: H) -> Self
+    where
+        H: RecordHandler<aws_lambda_events::s3::S3EventRecord>,
+    {
+        self.events.s3.push((matcher.into(), erase(handler, identity)));
+        self
+    }
+
+    /// Handles EventBridge events matching a source (`"com.acme.orders"`) or an [`EventMatch`];
+    /// `detail` is decoded into `T`.
+    pub fn eventbridge<T, H>(mut self, matcher: impl Into<EventMatch>, handler: H) -> Self
+    where
+        T: DeserializeOwned + Send + 'static,
+        H: RecordHandler<EventBridge<T>>,
+    {
+        self.events
+            .eventbridge
+            .push((matcher.into(), erase(handler, eventbridge_input::<T>)));
+        self
+    }
+
+    /// Handles scheduled events (EventBridge rules and EventBridge Scheduler, `detail-type`
+    /// `Scheduled Event`).
+    pub fn schedule<H>(mut self, handler: H) -> Self
+    where
+        H: RecordHandler<EventBridge<serde_json::Value>>,
+    {
+        for source in ["aws.events", "aws.scheduler"] {
+            let m = EventMatch::source(source).detail_type("Scheduled Event");
+            self.events
+                .eventbridge
+                .push((m, erase(handler.clone(), eventbridge_input::<serde_json::Value>)));
+        }
+        self
+    }
+
+    /// Handles DynamoDB Streams records from tables matching `table`; `NewImage` is decoded
+    /// into `T`. Failures are reported per record.
+    pub fn dynamodb<T, H>(mut self, table: impl Into<Glob>, handler: H) -> Self
+    where
+        T: DeserializeOwned + Send + 'static,
+        H: RecordHandler<DynamoDb<T>>,
+    {
+        self.events
+            .dynamodb
+            .push((table.into(), erase(handler, dynamodb_input::<T>)));
+        self
+    }
+
+    /// Handles Kinesis records from streams matching `stream`; `data` is decoded into `T`.
+    /// Failures are reported per record.
+    pub fn kinesis<T, H>(mut self, stream: impl Into<Glob>, handler: H) -> Self
+    where
+        T: DeserializeOwned + Send + 'static,
+        H: RecordHandler<Kinesis<T>>,
+    {
+        self.events
+            .kinesis
+            .push((stream.into(), erase(handler, kinesis_input::<T>)));
+        self
+    }
+
+    /// Handles events of any shape no other route recognises (direct invocations, Step
+    /// Functions tasks...). Without it such events fail with `Lift.unknown_event`.
+    pub fn fallback<F, Fut, R, E>(mut self, handler: F) -> Self
+    where
+        F: Fn(Context, serde_json::Value) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<R, E>> + Send + 'static,
+        R: Serialize,
+        E: Into<Error>,
+    {
+        self.events.fallback = Some(Arc::new(move |ctx, v| {
+            let fut = handler(ctx, v);
+            Box::pin(async move {
+                let r = fut.await.map_err(Into::into)?;
+                serde_json::to_value(r).map_err(Error::from)
+            })
+        }));
+        self
+    }
+
+    /// Finishes the app: installs the 404/405 fallbacks and the body limit.
+    pub fn build(self) -> Lift {
+        let finish = |r: Router| {
+            r.fallback(|| async { Error::not_found() })
+                .method_not_allowed_fallback(|| async { Error::method_not_allowed() })
+                .layer(DefaultBodyLimit::max(self.body_limit))
+        };
+        Lift {
+            inner: Arc::new(Shared {
+                router: finish(self.router),
+                websocket: finish(self.websocket),
+                events: self.events,
+            }),
+        }
+    }
+
+    /// Builds and runs the function: against the Lambda Runtime API when
+    /// `AWS_LAMBDA_RUNTIME_API` is set (several invocations at once when
+    /// `AWS_LAMBDA_MAX_CONCURRENCY` > 1), else as a local HTTP server on `127.0.0.1:$PORT`
+    /// (default 3000).
+    pub async fn run(self) -> Result<(), crate::BoxError> {
+        self.build().run().await
+    }
+}
+
+struct Shared {
+    router: Router,
+    websocket: Router,
+    events: EventRoutes,
+}
+
+/// A built Lift function. Cheap to clone; every clone serves the same routes.
+#[derive(Clone)]
+pub struct Lift {
+    inner: Arc<Shared>,
+}
+
+impl Lift {
+    /// Serves one invocation: `json` is the raw event as Lambda delivered it.
+    ///
+    /// HTTP events always produce an HTTP response (errors included, as JSON error bodies).
+    /// Other events produce their batch response or `null`, or a [`lambda_runtime::Diagnostic`]
+    /// (`errorType` `Lift.<code>`) that makes the service retry.
+    pub async fn invoke(
+        &self,
+        json: &str,
+        lambda: lambda_runtime::Context,
+    ) -> Result<Output, lambda_runtime::Diagnostic> {
+        let ctx = Context::from_lambda(lambda, claim_cold_start());
+        self.invoke_with(json, ctx).await
+    }
+
+    /// Like [`invoke`](Self::invoke) with a context built by the caller (tests, custom runtimes).
+    pub async fn invoke_with(&self, json: &str, ctx: Context) -> Result<Output, lambda_runtime::Diagnostic> {
+        let fut = self.dispatch(json, &ctx);
+        match AssertUnwindSafe(fut).catch_unwind().await {
+            Ok(Ok(out)) => Ok(out),
+            Ok(Err(err)) => {
+                if err.code() != code::HANDLER_FAILED {
+                    tracing::error!(code = err.code(), error = %err, request_id = ctx.request_id(), "invocation failed");
+                }
+                Err(err.to_diagnostic())
+            }
+            Err(panic) => {
+                let err = panic_error(panic);
+                tracing::error!(error = %err, request_id = ctx.request_id(), "invocation panicked");
+                Err(err.to_diagnostic())
+            }
+        }
+    }
+
+    async fn dispatch(&self, json: &str, ctx: &Context) -> Result<Output, Error> {
+        let kind = detect(json)
+            .map_err(|e| Error::bad_request(code::MALFORMED_JSON, "the event is not valid JSON").with_source(e))?;
+        let events = &self.inner.events;
+        match kind {
+            EventKind::ApiGatewayV1 | EventKind::ApiGatewayV2 | EventKind::Alb | EventKind::WebSocket => {
+                Ok(self.http_event(kind, json, ctx).await)
+            }
+            EventKind::Sqs => events.sqs(ctx, json).await,
+            EventKind::Sns => events.sns(ctx, json).await,
+            EventKind::S3 => events.s3(ctx, json).await,
+            EventKind::EventBridge => events.eventbridge(ctx, json).await,
+            EventKind::DynamoDb => events.dynamodb(ctx, json).await,
+            EventKind::Kinesis => events.kinesis(ctx, json).await,
+            _ => match events.fallback(ctx, json).await {
+                Some(r) => r,
+                None => Err(Error::bad_request(
+                    code::UNKNOWN_EVENT,
+                    "the event's shape matches no event source Lift knows and no fallback handler is set",
+                )),
+            },
+        }
+    }
+
+    async fn http_event(&self, kind: EventKind, json: &str, ctx: &Context) -> Output {
+        let (origin, req) = match convert::decode(kind, json) {
+            Ok(v) => v,
+            Err(err) => {
+                let origin = match kind {
+                    EventKind::ApiGatewayV1 => Origin::ApiGatewayV1,
+                    EventKind::Alb => Origin::Alb { multi_value: false },
+                    EventKind::WebSocket => Origin::WebSocket,
+                    _ => Origin::ApiGatewayV2,
+                };
+                tracing::warn!(error = %err, "HTTP event could not be decoded");
+                let mut res = err.into_response();
+                finalize(&mut res, ctx);
+                return Output(Inner::Http(convert::encode(origin, res).await));
+            }
+        };
+        let router = if origin == Origin::WebSocket {
+            &self.inner.websocket
+        } else {
+            &self.inner.router
+        };
+        let res = serve(router, req, ctx).await;
+        Output(Inner::Http(convert::encode(origin, res).await))
+    }
+
+    /// Serves a plain HTTP request through the HTTP routes (the local server's path).
+    pub async fn serve_http(&self, req: http::Request<Body>, ctx: Context) -> Response {
+        serve(&self.inner.router, req, &ctx).await
+    }
+
+    /// Runs the function; see [`App::run`].
+    pub async fn run(self) -> Result<(), crate::BoxError> {
+        if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
+            crate::runtime::run_lambda(self).await
+        } else {
+            let port = crate::local::port_from_env()?;
+            crate::local::serve(self, std::net::SocketAddr::from(([127, 0, 0, 1], port))).await
+        }
+    }
+}
+
+/// The HTTP edge: puts the context in the request, calls the router behind a panic boundary,
+/// and renders Lift errors with the request id.
+async fn serve(router: &Router, mut req: http::Request<Body>, ctx: &Context) -> Response {
+    req.extensions_mut().insert(ctx.clone());
+    let call = router.clone().oneshot(req);
+    let mut res = match AssertUnwindSafe(call).catch_unwind().await {
+        Ok(Ok(res)) => res,
+        Ok(Err(never)) => match never {},
+        Err(panic) => {
+            // Clients see a plain internal error; the panic message is logged by `finalize`.
+            let cause = panic_error(panic);
+            Error::new(
+                http::StatusCode::INTERNAL_SERVER_ERROR,
+                code::INTERNAL_ERROR,
+                "internal error",
+            )
+            .with_source(std::io::Error::other(cause.to_string()))
+            .into_response()
+        }
+    };
+    finalize(&mut res, ctx);
+    res
+}
+
+fn finalize(res: &mut Response, ctx: &Context) {
+    let Some(ErrorReport(err)) = res.extensions_mut().remove::<ErrorReport>() else {
+        return;
+    };
+    if err.status().is_server_error() {
+        tracing::error!(code = err.code(), error = %err, request_id = ctx.request_id(), "request failed");
+    }
+    *res.body_mut() = Body::from(err.body_json(Some(ctx.request_id())));
+    res.headers_mut().remove(http::header::CONTENT_LENGTH);
+}

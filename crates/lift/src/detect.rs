@@ -1,0 +1,197 @@
+//! Recognising which AWS service sent an event, from its shape alone.
+//!
+//! One shallow pass over the JSON reads only the keys that tell sources apart (the rest are
+//! skipped without allocating); the typed decode that follows reads the same text once more.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{self, Deserializer, IgnoredAny, SeqAccess, Visitor};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+/// The event sources Lift recognises.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EventKind {
+    /// API Gateway REST API (payload format 1.0).
+    ApiGatewayV1,
+    /// API Gateway HTTP API (payload format 2.0) and Lambda Function URLs.
+    ApiGatewayV2,
+    /// Application Load Balancer target.
+    Alb,
+    /// API Gateway WebSocket API.
+    WebSocket,
+    /// Amazon SQS batch.
+    Sqs,
+    /// Amazon SNS notification.
+    Sns,
+    /// Amazon S3 event notification.
+    S3,
+    /// Amazon EventBridge event (including scheduled events).
+    EventBridge,
+    /// DynamoDB Streams batch.
+    DynamoDb,
+    /// Kinesis Data Streams batch.
+    Kinesis,
+    /// None of the above.
+    Unknown,
+}
+
+impl EventKind {
+    /// A short, stable name for logs and metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::ApiGatewayV1 => "apigw-rest",
+            EventKind::ApiGatewayV2 => "apigw-http",
+            EventKind::Alb => "alb",
+            EventKind::WebSocket => "websocket",
+            EventKind::Sqs => "sqs",
+            EventKind::Sns => "sns",
+            EventKind::S3 => "s3",
+            EventKind::EventBridge => "eventbridge",
+            EventKind::DynamoDb => "dynamodb",
+            EventKind::Kinesis => "kinesis",
+            EventKind::Unknown => "unknown",
+        }
+    }
+
+    /// Whether the event is an HTTP request (answered with an HTTP-shaped response).
+    pub fn is_http(self) -> bool {
+        matches!(
+            self,
+            EventKind::ApiGatewayV1 | EventKind::ApiGatewayV2 | EventKind::Alb | EventKind::WebSocket
+        )
+    }
+}
+
+#[derive(Deserialize)]
+struct Probe<'a> {
+    #[serde(rename = "requestContext", borrow, default)]
+    request_context: Option<&'a RawValue>,
+    #[serde(rename = "httpMethod", default)]
+    http_method: Option<IgnoredAny>,
+    #[serde(rename = "Records", default)]
+    records: Option<FirstSource>,
+    #[serde(rename = "detail-type", default)]
+    detail_type: Option<IgnoredAny>,
+    #[serde(default)]
+    source: Option<IgnoredAny>,
+}
+
+#[derive(Deserialize)]
+struct ContextProbe {
+    #[serde(default)]
+    elb: Option<IgnoredAny>,
+    #[serde(rename = "connectionId", default)]
+    connection_id: Option<IgnoredAny>,
+    #[serde(default)]
+    http: Option<IgnoredAny>,
+}
+
+#[derive(Deserialize)]
+struct RecordProbe<'a> {
+    #[serde(rename = "eventSource", borrow, default)]
+    event_source: Option<Cow<'a, str>>,
+    #[serde(rename = "EventSource", borrow, default)]
+    event_source_sns: Option<Cow<'a, str>>,
+}
+
+/// The `eventSource` of the first record of a `Records` array; the rest are skipped.
+struct FirstSource(Option<EventKind>);
+
+impl<'de> Deserialize<'de> for FirstSource {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = FirstSource;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an array of records")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<FirstSource, A::Error> {
+                let first: Option<RecordProbe<'de>> = seq.next_element()?;
+                let kind = first.and_then(|r| {
+                    let src = r.event_source.or(r.event_source_sns)?;
+                    Some(match &*src {
+                        "aws:sqs" => EventKind::Sqs,
+                        "aws:sns" => EventKind::Sns,
+                        "aws:s3" => EventKind::S3,
+                        "aws:dynamodb" => EventKind::DynamoDb,
+                        "aws:kinesis" => EventKind::Kinesis,
+                        _ => EventKind::Unknown,
+                    })
+                });
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(FirstSource(kind))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<FirstSource, E> {
+                Ok(FirstSource(None))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Classifies a JSON event. Errors only when the text is not JSON at all; a JSON value of an
+/// unrecognised shape (including non-objects) is [`EventKind::Unknown`].
+pub fn detect(json: &str) -> Result<EventKind, serde_json::Error> {
+    let probe = match serde_json::from_str::<Probe<'_>>(json) {
+        Ok(p) => p,
+        Err(e) if e.is_syntax() || e.is_eof() => return Err(e),
+        // Valid JSON of another shape (an array, a string, a field of an unexpected type).
+        Err(_) => return Ok(EventKind::Unknown),
+    };
+    if let Some(rc) = probe.request_context {
+        if let Ok(ctx) = serde_json::from_str::<ContextProbe>(rc.get()) {
+            // WebSocket first: some WebSocket events also carry `httpMethod` and `path`.
+            if ctx.connection_id.is_some() {
+                return Ok(EventKind::WebSocket);
+            }
+            if ctx.elb.is_some() {
+                return Ok(EventKind::Alb);
+            }
+            if ctx.http.is_some() {
+                return Ok(EventKind::ApiGatewayV2);
+            }
+            if probe.http_method.is_some() {
+                return Ok(EventKind::ApiGatewayV1);
+            }
+        }
+        return Ok(EventKind::Unknown);
+    }
+    if let Some(FirstSource(kind)) = probe.records {
+        return Ok(kind.unwrap_or(EventKind::Unknown));
+    }
+    if probe.detail_type.is_some() && probe.source.is_some() {
+        return Ok(EventKind::EventBridge);
+    }
+    Ok(EventKind::Unknown)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapes() {
+        assert_eq!(detect("{}").ok(), Some(EventKind::Unknown));
+        assert_eq!(detect("[1,2]").ok(), Some(EventKind::Unknown));
+        assert_eq!(detect("\"x\"").ok(), Some(EventKind::Unknown));
+        assert_eq!(detect(r#"{"Records": []}"#).ok(), Some(EventKind::Unknown));
+        assert_eq!(detect(r#"{"Records": null}"#).ok(), Some(EventKind::Unknown));
+        assert_eq!(
+            detect(r#"{"Records": [{"eventSource": "aws:sqs"}, 5]}"#).ok(),
+            Some(EventKind::Sqs)
+        );
+        assert_eq!(
+            detect(r#"{"Records": [{"EventSource": "aws:sns"}]}"#).ok(),
+            Some(EventKind::Sns)
+        );
+        assert_eq!(
+            detect(r#"{"source": "a", "detail-type": "b"}"#).ok(),
+            Some(EventKind::EventBridge)
+        );
+        assert!(detect("{").is_err());
+        assert!(detect("").is_err());
+    }
+}

@@ -1,0 +1,65 @@
+//! # Lift
+//!
+//! One [`App`] serves every event source an AWS Lambda function can be wired to — API Gateway
+//! REST and HTTP APIs, ALB, Function URLs, WebSocket, SQS, SNS, S3, EventBridge and schedules,
+//! DynamoDB Streams, Kinesis — on the real `lambda_runtime` loop, sequentially or with many
+//! invocations at once (Lambda Managed Instances), or as a local HTTP server.
+//!
+//! ```no_run
+//! use axum::routing::get;
+//! use lift::{App, Context, Json, Sqs};
+//! use serde::Deserialize;
+//!
+//! #[derive(Deserialize)]
+//! struct Job { id: u64 }
+//!
+//! async fn hello(ctx: Context) -> Json<serde_json::Value> {
+//!     Json(serde_json::json!({"request_id": ctx.request_id()}))
+//! }
+//!
+//! async fn job(_ctx: Context, msg: Sqs<Job>) -> Result<(), lift::Error> {
+//!     println!("job {}", msg.id); // failures are reported per message
+//!     Ok(())
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), lift::BoxError> {
+//!     App::new().route("/hello", get(hello)).sqs("jobs", job).run().await
+//! }
+//! ```
+//!
+//! - HTTP routes are an axum [`Router`](axum::Router); events are converted with `lambda_http`
+//!   and responses encoded in the shape each source expects. Header names are case-insensitive.
+//! - Record handlers take the decoded body and the [`Context`]; batch sources (SQS, Kinesis,
+//!   DynamoDB Streams) report failures per record, FIFO queues stop at the first failure, and
+//!   SNS, S3 and EventBridge fail the invocation so the service retries.
+//! - Errors have stable codes ([`error::code`]); panics become 500s or Lambda errors and the
+//!   process keeps serving.
+
+mod app;
+mod context;
+pub mod detect;
+pub mod error;
+mod http;
+pub mod local;
+mod output;
+mod records;
+mod runtime;
+
+pub use crate::app::{App, Lift, DEFAULT_BODY_LIMIT};
+pub use crate::context::{Context, Principal};
+pub use crate::error::{BoxError, Error};
+pub use crate::http::{validation_error, Json, ValidJson, WebSocket};
+pub use crate::output::Output;
+pub use crate::records::{
+    DynamoDb, EventBridge, EventMatch, FifoMode, Glob, Kinesis, Message, RecordHandler, S3Match, Sns, Sqs,
+};
+pub use crate::runtime::run_lambda;
+
+/// Re-exports of the crates Lift builds on, so apps need not pin their versions.
+pub mod deps {
+    pub use aws_lambda_events;
+    pub use axum;
+    pub use lambda_runtime;
+    pub use validator;
+}

@@ -1,0 +1,115 @@
+//! The local server: serves the HTTP routes and accepts raw events the way the Lambda
+//! emulators do, on `POST /2015-03-31/functions/function/invocations`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::body::{Body, Bytes};
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use http::{HeaderValue, StatusCode};
+
+use crate::app::{Lift, DEFAULT_BODY_LIMIT};
+use crate::context::{claim_cold_start, Context};
+
+/// The path the Lambda emulators (RIE, SAM, cargo-lambda) accept raw events on.
+pub const INVOKE_PATH: &str = "/2015-03-31/functions/function/invocations";
+
+/// Reads `PORT` (default 3000). A value that is not a port is an error, not a panic.
+pub fn port_from_env() -> Result<u16, crate::BoxError> {
+    match std::env::var("PORT") {
+        Ok(p) => p
+            .trim()
+            .parse::<u16>()
+            .map_err(|e| format!("PORT={p:?} is not a port number: {e}").into()),
+        Err(std::env::VarError::NotPresent) => Ok(3000),
+        Err(e) => Err(format!("PORT is not valid: {e}").into()),
+    }
+}
+
+struct Local {
+    lift: Lift,
+    function_arn: String,
+    timeout: Duration,
+}
+
+/// A context for a locally served request: a fresh request id, the function's timeout as the
+/// deadline (`AWS_LAMBDA_FUNCTION_TIMEOUT` seconds, default 30).
+fn local_context(local: &Local, trace: Option<&HeaderValue>) -> Context {
+    let mut lambda = lambda_runtime::Context::default();
+    lambda.request_id = uuid::Uuid::new_v4().to_string();
+    let deadline = SystemTime::now() + local.timeout;
+    lambda.deadline = deadline
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    lambda.invoked_function_arn = local.function_arn.clone();
+    lambda.xray_trace_id = trace.and_then(|v| v.to_str().ok()).map(str::to_owned);
+    Context::from_lambda(lambda, claim_cold_start())
+}
+
+/// The local server as an axum router (for tests that bind their own listener).
+pub fn router(lift: Lift) -> Router {
+    let name = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "lift-local".to_owned());
+    let timeout = std::env::var("AWS_LAMBDA_FUNCTION_TIMEOUT")
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+        .map_or(Duration::from_secs(30), Duration::from_secs);
+    let local = Arc::new(Local {
+        lift,
+        function_arn: format!("arn:aws:lambda:local:000000000000:function:{name}"),
+        timeout,
+    });
+    Router::new()
+        .route(INVOKE_PATH, post(invoke))
+        .layer(DefaultBodyLimit::max(DEFAULT_BODY_LIMIT))
+        .fallback(http)
+        .with_state(local)
+}
+
+async fn invoke(State(local): State<Arc<Local>>, req: Request) -> Response {
+    let trace = req.headers().get("x-amzn-trace-id").cloned();
+    let body = match axum::body::to_bytes(req.into_body(), DEFAULT_BODY_LIMIT).await {
+        Ok(b) => b,
+        Err(_) => return (StatusCode::PAYLOAD_TOO_LARGE, "event larger than 6 MB").into_response(),
+    };
+    let ctx = local_context(&local, trace.as_ref());
+    let request_id = ctx.request_id().to_owned();
+    let text = match std::str::from_utf8(&body) {
+        Ok(t) => t,
+        Err(_) => "\u{0}", // not UTF-8: fails as malformed JSON below
+    };
+    let mut res = match local.lift.invoke_with(text, ctx).await {
+        Ok(out) => (StatusCode::OK, Bytes::from(out.to_json())).into_response(),
+        Err(diag) => {
+            // As the emulators do: 200 with the error document and `X-Amz-Function-Error`.
+            let body = serde_json::json!({"errorType": diag.error_type, "errorMessage": diag.error_message});
+            let mut res = (StatusCode::OK, body.to_string()).into_response();
+            res.headers_mut()
+                .insert("x-amz-function-error", HeaderValue::from_static("Unhandled"));
+            res
+        }
+    };
+    res.headers_mut()
+        .insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        res.headers_mut().insert("x-amzn-requestid", v);
+    }
+    res
+}
+
+async fn http(State(local): State<Arc<Local>>, req: Request<Body>) -> Response {
+    let ctx = local_context(&local, req.headers().get("x-amzn-trace-id"));
+    local.lift.serve_http(req, ctx).await
+}
+
+/// Serves `lift` on `addr` until the process ends.
+pub async fn serve(lift: Lift, addr: SocketAddr) -> Result<(), crate::BoxError> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    tracing::info!(%addr, "Lift local server listening (raw events: POST {INVOKE_PATH})");
+    axum::serve(listener, router(lift)).await?;
+    Ok(())
+}

@@ -1,0 +1,156 @@
+//! The Lift quick start. Its behaviour is a contract the end-to-end tests check:
+//!
+//! - `GET /hello/{name}` → 200 `{"message": "hello, {name}"}`
+//! - `POST /orders` `{"item": 1..=64 chars, "quantity": 1..=1000}` → 201 with an `order_id`;
+//!   malformed JSON → 400, a broken rule → 422 naming the field
+//! - `GET /health` → 200 `{"status": "ok"}`; unknown path → 404; wrong method → 405
+//! - `GET /panic` panics on purpose, to show the panic boundary (500, the process keeps serving)
+//! - SQS, Kinesis, DynamoDB Streams: a record whose payload has `"fail": true` is reported in
+//!   `batchItemFailures`, the rest succeed
+//! - SNS, S3, EventBridge and schedules: logged, succeed
+//! - WebSocket `$connect`, `$disconnect`, `$default`: accepted; `$default` echoes the message
+
+use axum::extract::Path;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use lift::{App, Context, DynamoDb, Error, EventBridge, Json, Kinesis, S3Match, Sns, Sqs, ValidJson, WebSocket};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use validator::Validate;
+
+/// A new order, as posted to `POST /orders`.
+#[derive(Debug, Deserialize, Validate)]
+pub struct NewOrder {
+    /// What is ordered: 1 to 64 characters.
+    #[validate(length(min = 1, max = 64))]
+    pub item: String,
+    /// How many: 1 to 1000.
+    #[validate(range(min = 1, max = 1000))]
+    pub quantity: u32,
+}
+
+/// A created order.
+#[derive(Debug, Serialize)]
+pub struct Order {
+    /// A fresh id.
+    pub order_id: String,
+    /// What was ordered.
+    pub item: String,
+    /// How many.
+    pub quantity: u32,
+}
+
+async fn hello(Path(name): Path<String>) -> Json<Value> {
+    Json(json!({ "message": format!("hello, {name}") }))
+}
+
+async fn create_order(ctx: Context, ValidJson(order): ValidJson<NewOrder>) -> (StatusCode, Json<Order>) {
+    tracing::info!(request_id = ctx.request_id(), item = %order.item, quantity = order.quantity, "order created");
+    let order = Order {
+        order_id: uuid::Uuid::new_v4().to_string(),
+        item: order.item,
+        quantity: order.quantity,
+    };
+    (StatusCode::CREATED, Json(order))
+}
+
+async fn health() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+async fn panic_route() -> &'static str {
+    panic!("the /panic route panics on purpose")
+}
+
+fn wants_failure(v: &Value) -> bool {
+    v.get("fail").and_then(Value::as_bool).unwrap_or(false)
+}
+
+fn fail(what: &str) -> Error {
+    Error::bad_request("record_refused", format!("{what} asked to fail"))
+}
+
+async fn on_sqs(_ctx: Context, msg: Sqs<Value>) -> Result<(), Error> {
+    if wants_failure(&msg.body) {
+        return Err(fail("SQS message"));
+    }
+    tracing::info!(
+        message_id = msg.meta.message_id.as_deref().unwrap_or(""),
+        "SQS message processed"
+    );
+    Ok(())
+}
+
+async fn on_kinesis(_ctx: Context, rec: Kinesis<Value>) -> Result<(), Error> {
+    if wants_failure(&rec.body) {
+        return Err(fail("Kinesis record"));
+    }
+    tracing::info!(sequence_number = %rec.meta.kinesis.sequence_number, "Kinesis record processed");
+    Ok(())
+}
+
+async fn on_dynamodb(_ctx: Context, rec: DynamoDb<Value>) -> Result<(), Error> {
+    if rec.body.as_ref().is_some_and(wants_failure) {
+        return Err(fail("DynamoDB record"));
+    }
+    tracing::info!(event = %rec.meta.event_name, "DynamoDB record processed");
+    Ok(())
+}
+
+async fn on_sns(_ctx: Context, msg: Sns<Value>) -> Result<(), Error> {
+    tracing::info!(topic = %msg.meta.topic_arn, message_id = %msg.meta.message_id, "SNS notification received");
+    Ok(())
+}
+
+async fn on_s3(_ctx: Context, rec: aws_lambda_events::s3::S3EventRecord) -> Result<(), Error> {
+    tracing::info!(
+        bucket = rec.s3.bucket.name.as_deref().unwrap_or(""),
+        key = rec.s3.object.key.as_deref().unwrap_or(""),
+        event = rec.event_name.as_deref().unwrap_or(""),
+        "S3 notification received"
+    );
+    Ok(())
+}
+
+async fn on_event(_ctx: Context, ev: EventBridge<Value>) -> Result<(), Error> {
+    tracing::info!(source = %ev.meta.source, detail_type = %ev.meta.detail_type, "EventBridge event received");
+    Ok(())
+}
+
+async fn on_schedule(_ctx: Context, ev: EventBridge<Value>) -> Result<(), Error> {
+    tracing::info!(resources = ?ev.meta.resources, "scheduled event received");
+    Ok(())
+}
+
+async fn ws_connect(ws: WebSocket) -> StatusCode {
+    tracing::info!(connection_id = %ws.connection_id, "WebSocket connected");
+    StatusCode::OK
+}
+
+async fn ws_disconnect(ws: WebSocket) -> StatusCode {
+    tracing::info!(connection_id = %ws.connection_id, "WebSocket disconnected");
+    StatusCode::OK
+}
+
+async fn ws_default(ws: WebSocket, body: String) -> Json<Value> {
+    Json(json!({ "connection_id": ws.connection_id, "echo": body }))
+}
+
+/// The quick-start app.
+pub fn app() -> App {
+    App::new()
+        .route("/hello/{name}", get(hello))
+        .route("/orders", post(create_order))
+        .route("/health", get(health))
+        .route("/panic", get(panic_route))
+        .websocket("$connect", ws_connect)
+        .websocket("$disconnect", ws_disconnect)
+        .websocket("$default", ws_default)
+        .sqs("*", on_sqs)
+        .kinesis("*", on_kinesis)
+        .dynamodb("*", on_dynamodb)
+        .sns("*", on_sns)
+        .s3(S3Match::any(), on_s3)
+        .schedule(on_schedule)
+        .eventbridge("*", on_event)
+}
