@@ -1,1 +1,26 @@
-//! lift-testing
+//! # lift-testing
+//!
+//! The test kit for Lift functions, used by Lift's own tests and offered to users:
+//!
+//! - [`events`]: builders for every event source Lift serves, producing the JSON AWS sends;
+//! - [`TestClient`]: in-process invocation of a built [`Lift`](lift::Lift) with fresh contexts;
+//! - [`RuntimeApiServer`]: a Lambda Runtime API over real HTTP, to drive the real
+//!   `lambda_runtime` loop (in-process or in a spawned function binary) with real deadline and
+//!   trace headers, one or many invocations at a time.
+//!
+//! ```
+//! # async fn demo() {
+//! use lift_testing::{events, TestClient};
+//! let app = lift::App::new().build();
+//! let client = TestClient::new(app);
+//! let out = client.invoke(events::apigw_v2("GET", "/missing").build()).await;
+//! assert_eq!(out.expect("HTTP events always answer").status(), Some(404));
+//! # }
+//! ```
+
+mod client;
+pub mod events;
+mod runtime_api;
+
+pub use client::TestClient;
+pub use runtime_api::{Invocation, Outcome, RuntimeApiServer};

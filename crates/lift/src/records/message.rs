@@ -30,7 +30,7 @@ impl<T, M> DerefMut for Message<T, M> {
     }
 }
 
-/// An SQS message: the body (JSON, or plain text into `String`) and the message's metadata
+/// An SQS message: the body (JSON; any text into `String`) and the message's metadata
 /// (`body` field emptied).
 pub type Sqs<T> = Message<T, aws_lambda_events::sqs::SqsMessage>;
 /// An SNS notification: the `Message` (JSON, or text into `String`) and the notification.
@@ -47,33 +47,91 @@ fn malformed(what: &str, e: impl std::error::Error + Send + Sync + 'static) -> E
     Error::bad_request(code::MALFORMED_EVENT, format!("the {what} could not be decoded")).with_source(e)
 }
 
-/// Decodes text as JSON; when that fails, offers the raw text to `T` (so `String` accepts
-/// plain-text bodies) before reporting the JSON error.
-pub(crate) fn decode_text<T: DeserializeOwned>(what: &str, text: &str) -> Result<T, Error> {
+fn wants_text<T: 'static>() -> bool {
+    std::any::TypeId::of::<T>() == std::any::TypeId::of::<String>()
+}
+
+/// Decodes text as JSON into `T`; a `String` handler receives the raw text unless it is a
+/// JSON string (then its value). Any other type gets only JSON: a `serde_json::Value` handler
+/// does not silently accept text that is not JSON.
+pub(crate) fn decode_text<T: DeserializeOwned + 'static>(what: &str, text: &str) -> Result<T, Error> {
     match serde_json::from_str(text) {
         Ok(v) => Ok(v),
-        Err(json_err) => {
+        Err(json_err) if wants_text::<T>() => {
             let de = serde::de::value::StrDeserializer::<serde::de::value::Error>::new(text);
             T::deserialize(de).map_err(|_| malformed(what, json_err))
         }
+        Err(json_err) => Err(malformed(what, json_err)),
     }
 }
 
-pub(crate) fn decode_bytes<T: DeserializeOwned>(what: &str, bytes: &[u8]) -> Result<T, Error> {
+/// Like [`decode_text`] for bytes (Kinesis data): a `String` handler accepts any UTF-8.
+pub(crate) fn decode_bytes<T: DeserializeOwned + 'static>(what: &str, bytes: &[u8]) -> Result<T, Error> {
     match serde_json::from_slice(bytes) {
         Ok(v) => Ok(v),
         Err(json_err) => match std::str::from_utf8(bytes) {
-            Ok(text) => {
+            Ok(text) if wants_text::<T>() => {
                 let de = serde::de::value::StrDeserializer::<serde::de::value::Error>::new(text);
                 T::deserialize(de).map_err(|_| malformed(what, json_err))
             }
-            Err(_) => Err(malformed(what, json_err)),
+            _ => Err(malformed(what, json_err)),
         },
     }
 }
 
+/// Decodes a DynamoDB image with `serde_dynamo`. Types that cannot hold raw bytes (such as
+/// `serde_json::Value`) fail on binary attributes there; for those a second attempt reads the
+/// image as plain JSON with binary values as base64 strings.
 pub(crate) fn decode_item<T: DeserializeOwned>(item: serde_dynamo::Item) -> Result<T, Error> {
-    serde_dynamo::from_item(item).map_err(|e| malformed("DynamoDB image", e))
+    let plain = serde_json::to_value(&item).map(|v| attribute_map_to_json(&v));
+    serde_dynamo::from_item(item).or_else(|e| match plain {
+        Ok(plain) => serde_json::from_value(plain).map_err(|_| malformed("DynamoDB image", e)),
+        Err(_) => Err(malformed("DynamoDB image", e)),
+    })
+}
+
+fn attribute_map_to_json(v: &serde_json::Value) -> serde_json::Value {
+    match v {
+        serde_json::Value::Object(m) => m.iter().map(|(k, v)| (k.clone(), attribute_to_json(v))).collect(),
+        _ => serde_json::Value::Null,
+    }
+}
+
+fn bytes_to_json(v: &serde_json::Value) -> serde_json::Value {
+    use base64::Engine;
+    match v {
+        serde_json::Value::Array(a) => {
+            let bytes: Vec<u8> = a.iter().filter_map(|b| b.as_u64().and_then(|b| u8::try_from(b).ok())).collect();
+            base64::engine::general_purpose::STANDARD.encode(bytes).into()
+        }
+        other => other.clone(),
+    }
+}
+
+/// One DynamoDB attribute value (`{"S": ..}`, `{"N": ..}`, ...) as plain JSON.
+fn attribute_to_json(v: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    let Some((tag, inner)) = v.as_object().and_then(|m| m.iter().next()) else {
+        return Value::Null;
+    };
+    match tag.as_str() {
+        "N" => inner
+            .as_str()
+            .and_then(|n| serde_json::from_str::<serde_json::Number>(n).ok())
+            .map_or_else(|| inner.clone(), Value::Number),
+        "B" => bytes_to_json(inner),
+        "BS" => Value::Array(inner.as_array().map(|a| a.iter().map(bytes_to_json).collect()).unwrap_or_default()),
+        "NS" => Value::Array(
+            inner
+                .as_array()
+                .map(|a| a.iter().map(|n| attribute_to_json(&serde_json::json!({"N": n}))).collect())
+                .unwrap_or_default(),
+        ),
+        "NULL" => Value::Null,
+        "M" => attribute_map_to_json(inner),
+        "L" => Value::Array(inner.as_array().map(|a| a.iter().map(attribute_to_json).collect()).unwrap_or_default()),
+        _ => inner.clone(), // S, BOOL, SS
+    }
 }
 
 #[cfg(test)]
@@ -98,6 +156,7 @@ mod tests {
         );
         let order: Result<Order, _> = decode_text("body", r#"{"item":"x"}"#);
         assert_eq!(order.ok(), Some(Order { item: "x".into() }));
+        assert!(decode_text::<serde_json::Value>("body", "plain").is_err());
         let err = decode_text::<Order>("body", "{oops")
             .err()
             .map(|e| e.to_string())
@@ -106,6 +165,22 @@ mod tests {
             err.contains("malformed_event") && err.contains("key must be a string"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn binary_attributes_reach_json_values_as_base64() {
+        let image: serde_dynamo::Item = serde_json::from_value(serde_json::json!({
+            "val": {"S": "data"}, "n": {"N": "1.5"}, "b": {"B": "AAEqQQ=="}, "bs": {"BS": ["AAEqQQ=="]},
+            "m": {"M": {"flag": {"BOOL": true}}}, "l": {"L": [{"NULL": true}]}
+        }))
+        .unwrap();
+        let v: serde_json::Value = decode_item(image).unwrap();
+        assert_eq!(v["val"], "data");
+        assert_eq!(v["n"], 1.5);
+        assert_eq!(v["b"], "AAEqQQ==");
+        assert_eq!(v["bs"][0], "AAEqQQ==");
+        assert_eq!(v["m"]["flag"], true);
+        assert_eq!(v["l"][0], serde_json::Value::Null);
     }
 
     #[test]

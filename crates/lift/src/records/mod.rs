@@ -311,7 +311,7 @@ impl AllOrNothing {
 
 // Decoders from raw source records into handler inputs.
 
-pub(crate) fn sqs_input<T: DeserializeOwned>(mut m: SqsMessage) -> Result<Sqs<T>, Error> {
+pub(crate) fn sqs_input<T: DeserializeOwned + 'static>(mut m: SqsMessage) -> Result<Sqs<T>, Error> {
     let body = m.body.take().unwrap_or_default();
     Ok(Message {
         body: decode_text("SQS message body", &body)?,
@@ -319,7 +319,7 @@ pub(crate) fn sqs_input<T: DeserializeOwned>(mut m: SqsMessage) -> Result<Sqs<T>
     })
 }
 
-pub(crate) fn sns_input<T: DeserializeOwned>(mut m: SnsMessage) -> Result<Sns<T>, Error> {
+pub(crate) fn sns_input<T: DeserializeOwned + 'static>(mut m: SnsMessage) -> Result<Sns<T>, Error> {
     let body = std::mem::take(&mut m.message);
     Ok(Message {
         body: decode_text("SNS message", &body)?,
@@ -327,7 +327,7 @@ pub(crate) fn sns_input<T: DeserializeOwned>(mut m: SnsMessage) -> Result<Sns<T>
     })
 }
 
-pub(crate) fn kinesis_input<T: DeserializeOwned>(mut r: KinesisEventRecord) -> Result<Kinesis<T>, Error> {
+pub(crate) fn kinesis_input<T: DeserializeOwned + 'static>(mut r: KinesisEventRecord) -> Result<Kinesis<T>, Error> {
     let data = std::mem::take(&mut r.kinesis.data.0);
     Ok(Message {
         body: decode_bytes("Kinesis data", &data)?,
@@ -335,7 +335,7 @@ pub(crate) fn kinesis_input<T: DeserializeOwned>(mut r: KinesisEventRecord) -> R
     })
 }
 
-pub(crate) fn dynamodb_input<T: DeserializeOwned>(mut r: DynamoDbRecord) -> Result<DynamoDb<T>, Error> {
+pub(crate) fn dynamodb_input<T: DeserializeOwned + 'static>(mut r: DynamoDbRecord) -> Result<DynamoDb<T>, Error> {
     let image = std::mem::take(&mut r.change.new_image);
     let body = if image.is_empty() {
         None
@@ -345,7 +345,7 @@ pub(crate) fn dynamodb_input<T: DeserializeOwned>(mut r: DynamoDbRecord) -> Resu
     Ok(Message { body, meta: r })
 }
 
-pub(crate) fn eventbridge_input<T: DeserializeOwned>(
+pub(crate) fn eventbridge_input<T: DeserializeOwned + 'static>(
     e: EventBridgeEvent<Box<RawValue>>,
 ) -> Result<EventBridge<T>, Error> {
     let body = decode_text("EventBridge detail", e.detail.get())?;

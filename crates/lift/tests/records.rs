@@ -1,0 +1,262 @@
+//! Record sources: per-record failures, FIFO, panics, unroutable records, and the sources that
+//! must fail the whole invocation so nothing unprocessed is acknowledged.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use lift::{App, Context, DynamoDb, Error, EventBridge, FifoMode, Kinesis, Lift, S3Match, Sns, Sqs};
+use lift_testing::{events, TestClient};
+use serde_json::{json, Value};
+
+fn fails(v: &Value) -> bool {
+    v.get("fail").and_then(Value::as_bool).unwrap_or(false)
+}
+
+fn app(calls: Arc<AtomicUsize>) -> Lift {
+    let c = calls.clone();
+    App::new()
+        .sqs("orders*", move |_ctx: Context, m: Sqs<Value>| {
+            let c = c.clone();
+            async move {
+                c.fetch_add(1, Ordering::SeqCst);
+                if m.body.get("panic").is_some() {
+                    panic!("record asked to panic");
+                }
+                if fails(&m.body) {
+                    return Err(Error::bad_request("refused", "asked to fail"));
+                }
+                Ok(())
+            }
+        })
+        .kinesis("clicks", |_ctx: Context, r: Kinesis<Value>| async move {
+            if fails(&r.body) {
+                Err(Error::bad_request("refused", "asked to fail"))
+            } else {
+                Ok(())
+            }
+        })
+        .dynamodb("Orders", |_ctx: Context, r: DynamoDb<Value>| async move {
+            if r.body.as_ref().is_some_and(fails) {
+                Err(Error::bad_request("refused", "asked to fail"))
+            } else {
+                Ok(())
+            }
+        })
+        .sns("alerts", |_ctx: Context, m: Sns<Value>| async move {
+            if fails(&m.body) {
+                Err(Error::bad_request("refused", "asked to fail"))
+            } else {
+                Ok(())
+            }
+        })
+        .s3(S3Match::bucket("uploads").prefix("in/"), |_ctx: Context, r: aws_lambda_events::s3::S3EventRecord| async move {
+            if r.s3.object.key.as_deref() == Some("in/bad") {
+                Err(Error::bad_request("refused", "bad object"))
+            } else {
+                Ok(())
+            }
+        })
+        .eventbridge("com.acme", |_ctx: Context, e: EventBridge<Value>| async move {
+            if fails(&e.body) {
+                Err(Error::from(std::io::Error::other("downstream down")))
+            } else {
+                Ok(())
+            }
+        })
+        .build()
+}
+
+fn client() -> (TestClient, Arc<AtomicUsize>) {
+    let calls = Arc::new(AtomicUsize::new(0));
+    (TestClient::new(app(calls.clone())), calls)
+}
+
+fn failures(v: &Value) -> Vec<String> {
+    v["batchItemFailures"]
+        .as_array()
+        .unwrap_or_else(|| panic!("not a batch response: {v}"))
+        .iter()
+        .map(|f| f["itemIdentifier"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn sqs_reports_only_failed_messages_and_processes_all() {
+    let (c, calls) = client();
+    let ev = events::sqs("orders")
+        .message(r#"{"n":0}"#)
+        .message(r#"{"fail":true}"#)
+        .message(r#"{"n":2}"#)
+        .message("not json at all")
+        .message(r#"{"panic":1}"#)
+        .message(r#"{"n":5}"#)
+        .build();
+    let out = c.invoke_json(ev).await;
+    assert_eq!(failures(&out), vec!["msg-1", "msg-3", "msg-4"]);
+    // msg-3 fails in decoding before the handler; the other five reach it.
+    assert_eq!(calls.load(Ordering::SeqCst), 5);
+}
+
+#[tokio::test]
+async fn sqs_records_without_a_route_are_failed_not_dropped() {
+    let (c, calls) = client();
+    let out = c.invoke_json(events::sqs("payments").message("{}").message("{}").build()).await;
+    assert_eq!(failures(&out), vec!["msg-0", "msg-1"]);
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn fifo_stops_at_the_first_failure_and_fails_the_rest() {
+    let (c, calls) = client();
+    let ev = events::sqs("orders.fifo")
+        .message_in_group("{}", Some("a"))
+        .message_in_group(r#"{"fail":true}"#, Some("a"))
+        .message_in_group("{}", Some("b"))
+        .message_in_group("{}", Some("a"))
+        .build();
+    let out = c.invoke_json(ev).await;
+    assert_eq!(failures(&out), vec!["msg-1", "msg-2", "msg-3"]);
+    assert_eq!(calls.load(Ordering::SeqCst), 2, "nothing after the failure may run");
+}
+
+#[tokio::test]
+async fn fifo_skip_group_keeps_other_groups_going() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let c2 = calls.clone();
+    let lift = App::new()
+        .sqs_fifo_mode(FifoMode::SkipGroup)
+        .sqs("*", move |_ctx: Context, m: Sqs<Value>| {
+            let c = c2.clone();
+            async move {
+                c.fetch_add(1, Ordering::SeqCst);
+                if fails(&m.body) {
+                    Err(Error::bad_request("refused", "x"))
+                } else {
+                    Ok(())
+                }
+            }
+        })
+        .build();
+    let ev = events::sqs("orders.fifo")
+        .message_in_group(r#"{"fail":true}"#, Some("a"))
+        .message_in_group("{}", Some("b"))
+        .message_in_group("{}", Some("a"))
+        .message_in_group("{}", Some("b"))
+        .build();
+    let out = TestClient::new(lift).invoke_json(ev).await;
+    assert_eq!(failures(&out), vec!["msg-0", "msg-2"]);
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+}
+
+#[tokio::test]
+async fn a_failed_message_without_an_id_fails_the_whole_batch() {
+    let (c, _) = client();
+    let mut ev = events::sqs("orders").message("{}").message(r#"{"fail":true}"#).build();
+    ev["Records"][1].as_object_mut().unwrap().remove("messageId");
+    let out = c.invoke_json(ev).await;
+    assert_eq!(out["errorType"], "Lift.batch_failed", "{out}");
+}
+
+#[tokio::test]
+async fn kinesis_reports_sequence_numbers() {
+    let (c, _) = client();
+    let ev = events::kinesis("clicks").record(br#"{"a":1}"#).record(br#"{"fail":true}"#).build();
+    let seq = ev["Records"][1]["kinesis"]["sequenceNumber"].as_str().unwrap().to_owned();
+    let out = c.invoke_json(ev).await;
+    assert_eq!(failures(&out), vec![seq]);
+}
+
+#[tokio::test]
+async fn dynamodb_reports_sequence_numbers_and_handles_removals() {
+    let (c, _) = client();
+    let ev = events::dynamodb("Orders")
+        .insert(&json!({"id": "1"}), &json!({"id": "1", "fail": true}))
+        .insert(&json!({"id": "2"}), &json!({"id": "2"}))
+        .remove(&json!({"id": "3"}), &json!({"id": "3", "fail": true}))
+        .build();
+    let seq = ev["Records"][0]["dynamodb"]["SequenceNumber"].as_str().unwrap().to_owned();
+    let out = c.invoke_json(ev).await;
+    assert_eq!(failures(&out), vec![seq]);
+}
+
+#[tokio::test]
+async fn sns_s3_and_eventbridge_failures_fail_the_invocation() {
+    let (c, _) = client();
+    assert_eq!(c.invoke_json(events::sns("alerts", r#"{"ok":1}"#)).await, Value::Null);
+    let out = c.invoke_json(events::sns("alerts", r#"{"fail":true}"#)).await;
+    assert_eq!(out["errorType"], "Lift.handler_failed", "{out}");
+
+    assert_eq!(c.invoke_json(events::s3("ObjectCreated:Put", "uploads", "in/good")).await, Value::Null);
+    let out = c.invoke_json(events::s3("ObjectCreated:Put", "uploads", "in/bad")).await;
+    assert_eq!(out["errorType"], "Lift.handler_failed");
+    let out = c.invoke_json(events::s3("ObjectCreated:Put", "uploads", "out/x")).await;
+    assert_eq!(out["errorType"], "Lift.handler_failed", "unrouted S3 object: {out}");
+    assert!(out["errorMessage"].as_str().unwrap().contains("no route"), "{out}");
+
+    let out = c.invoke_json(events::eventbridge("com.acme", "X", json!({"fail": true}))).await;
+    assert_eq!(out["errorType"], "Lift.handler_failed");
+    assert!(out["errorMessage"].as_str().unwrap().contains("downstream down"), "{out}");
+    let out = c.invoke_json(events::eventbridge("com.other", "X", json!({}))).await;
+    assert_eq!(out["errorType"], "Lift.handler_failed");
+}
+
+#[tokio::test]
+async fn unknown_and_malformed_events_get_clear_errors() {
+    let (c, _) = client();
+    let out = c.invoke_json(json!({"hello": "world"})).await;
+    assert_eq!(out["errorType"], "Lift.unknown_event");
+    let out = c.invoke_raw("{not json").await.unwrap_err();
+    assert_eq!(out.error_type, "Lift.malformed_json");
+    // Known shape, broken inside: an SQS batch whose records are not objects.
+    let out = c.invoke_raw(r#"{"Records":[{"eventSource":"aws:sqs","messageId":5}]}"#).await.unwrap_err();
+    assert_eq!(out.error_type, "Lift.malformed_event");
+    // The process keeps serving.
+    assert_eq!(failures(&c.invoke_json(events::sqs("orders").message("{}").build()).await), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn fallback_handles_custom_events() {
+    let lift = App::new()
+        .fallback(|ctx: Context, v: Value| async move {
+            Ok::<_, Error>(json!({"echo": v, "request_id": ctx.request_id()}))
+        })
+        .build();
+    let out = TestClient::new(lift).invoke_json(json!({"task": 1})).await;
+    assert_eq!(out["echo"]["task"], 1);
+}
+
+#[tokio::test]
+async fn each_invocation_gets_its_own_context_under_concurrency() {
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let s2 = seen.clone();
+    let lift = App::new()
+        .sqs("*", move |ctx: Context, m: Sqs<Value>| {
+            let s = s2.clone();
+            async move {
+                let before = ctx.request_id().to_owned();
+                tokio::task::yield_now().await;
+                tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+                assert_eq!(before, ctx.request_id());
+                s.lock().unwrap().push((ctx.request_id().to_owned(), m.body["rid"].as_str().unwrap_or("").to_owned()));
+                Ok::<_, Error>(())
+            }
+        })
+        .build();
+    let client = TestClient::new(lift.clone());
+    let mut tasks = Vec::new();
+    for _ in 0..200 {
+        let lift = lift.clone();
+        let ctx = client.context();
+        let rid = ctx.request_id().to_owned();
+        let ev = events::sqs("q").message(json!({"rid": rid}).to_string()).build().to_string();
+        tasks.push(tokio::spawn(async move { lift.invoke_with(&ev, ctx).await.is_ok() }));
+    }
+    for t in tasks {
+        assert!(t.await.unwrap());
+    }
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 200);
+    for (ctx_id, body_id) in seen.iter() {
+        assert_eq!(ctx_id, body_id, "a handler saw another invocation's context");
+    }
+}
