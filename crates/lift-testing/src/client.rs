@@ -35,7 +35,10 @@ impl TestClient {
         let id = uuid::Uuid::new_v4();
         lambda.request_id = id.to_string();
         let deadline = SystemTime::now() + self.timeout;
-        lambda.deadline = deadline.duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+        lambda.deadline = deadline
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
         lambda.invoked_function_arn = self.function_arn.clone();
         lambda.xray_trace_id = Some(trace_header());
         Context::from_lambda(lambda, false)
@@ -63,7 +66,10 @@ impl TestClient {
 
 /// A fresh, sampled X-Ray trace header: `Root=1-<epoch hex>-<96 bits>;Parent=<64 bits>;Sampled=1`.
 pub(crate) fn trace_header() -> String {
-    let secs = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     let a = uuid::Uuid::new_v4().simple().to_string();
     let b = uuid::Uuid::new_v4().simple().to_string();
     format!("Root=1-{secs:08x}-{};Parent={};Sampled=1", &a[..24], &b[..16])

@@ -150,7 +150,12 @@ impl HttpEvent {
         if self.query.is_empty() {
             return Value::Null;
         }
-        Value::Object(self.query.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect())
+        Value::Object(
+            self.query
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                .collect(),
+        )
     }
 
     fn multi_query(&self) -> Value {
@@ -206,12 +211,23 @@ impl HttpEvent {
             }
             HttpSource::HttpApi | HttpSource::FunctionUrl => {
                 let url = self.source == HttpSource::FunctionUrl;
-                let domain =
-                    if url { "abcdefghijklmnop.lambda-url.us-east-1.on.aws" } else { "id.execute-api.us-east-1.amazonaws.com" };
+                let domain = if url {
+                    "abcdefghijklmnop.lambda-url.us-east-1.on.aws"
+                } else {
+                    "id.execute-api.us-east-1.amazonaws.com"
+                };
                 let stage = self.stage.clone().unwrap_or_else(|| "$default".into());
-                let raw_path = if stage == "$default" { self.path.clone() } else { format!("/{stage}{}", self.path) };
-                let raw_query =
-                    self.query.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&");
+                let raw_path = if stage == "$default" {
+                    self.path.clone()
+                } else {
+                    format!("/{stage}{}", self.path)
+                };
+                let raw_query = self
+                    .query
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join("&");
                 let mut headers = self.single_headers();
                 headers.entry("host").or_insert(Value::String(domain.into()));
                 json!({
@@ -308,7 +324,10 @@ pub struct SqsBatch {
 
 /// An SQS batch from `queue` (append `.fifo` for a FIFO queue).
 pub fn sqs(queue: &str) -> SqsBatch {
-    SqsBatch { queue: queue.to_owned(), records: Vec::new() }
+    SqsBatch {
+        queue: queue.to_owned(),
+        records: Vec::new(),
+    }
 }
 
 impl SqsBatch {
@@ -424,7 +443,9 @@ pub fn to_dynamodb_json(v: &Value) -> Value {
         Value::Number(n) => json!({"N": n.to_string()}),
         Value::String(s) => json!({"S": s}),
         Value::Array(a) => json!({"L": a.iter().map(to_dynamodb_json).collect::<Vec<_>>()}),
-        Value::Object(o) => json!({"M": o.iter().map(|(k, v)| (k.clone(), to_dynamodb_json(v))).collect::<Map<_, _>>()}),
+        Value::Object(o) => {
+            json!({"M": o.iter().map(|(k, v)| (k.clone(), to_dynamodb_json(v))).collect::<Map<_, _>>()})
+        }
     }
 }
 
@@ -444,7 +465,10 @@ pub struct DynamoDbBatch {
 
 /// A DynamoDB Streams batch from `table`.
 pub fn dynamodb(table: &str) -> DynamoDbBatch {
-    DynamoDbBatch { table: table.to_owned(), records: Vec::new() }
+    DynamoDbBatch {
+        table: table.to_owned(),
+        records: Vec::new(),
+    }
 }
 
 impl DynamoDbBatch {
@@ -500,7 +524,10 @@ pub struct KinesisBatch {
 
 /// A Kinesis batch from `stream`.
 pub fn kinesis(stream: &str) -> KinesisBatch {
-    KinesisBatch { stream: stream.to_owned(), records: Vec::new() }
+    KinesisBatch {
+        stream: stream.to_owned(),
+        records: Vec::new(),
+    }
 }
 
 impl KinesisBatch {

@@ -141,7 +141,10 @@ impl RuntimeApiServer {
     pub fn invoke_with(&self, payload: impl Into<Bytes>, timeout: Duration, trace_header: String) -> Invocation {
         let request_id = uuid::Uuid::new_v4().to_string();
         let deadline = SystemTime::now() + timeout;
-        let deadline_ms = deadline.duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+        let deadline_ms = deadline
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
         let (otx, orx) = oneshot::channel();
         lock(&self.shared.waiters).insert(request_id.clone(), otx);
         let _ = self.shared.tx.send(Pending {
@@ -150,7 +153,11 @@ impl RuntimeApiServer {
             deadline_ms,
             trace_header: trace_header.clone(),
         });
-        Invocation { request_id, trace_header, rx: orx }
+        Invocation {
+            request_id,
+            trace_header,
+            rx: orx,
+        }
     }
 
     /// The most invocations that were handed out and not yet answered at the same moment.
@@ -220,7 +227,14 @@ async fn response(State(s): State<Arc<Shared>>, Path(id): Path<String>, body: By
 async fn error(State(s): State<Arc<Shared>>, Path(id): Path<String>, body: Bytes) -> StatusCode {
     let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
     let field = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or_default().to_owned();
-    answer(&s, &id, Outcome::Error { error_type: field("errorType"), error_message: field("errorMessage") })
+    answer(
+        &s,
+        &id,
+        Outcome::Error {
+            error_type: field("errorType"),
+            error_message: field("errorMessage"),
+        },
+    )
 }
 
 async fn init_error(State(s): State<Arc<Shared>>, body: Bytes) -> StatusCode {

@@ -20,11 +20,17 @@ async fn record(_ctx: Context, msg: Sqs<Value>) -> Result<(), lift::Error> {
 }
 
 fn bench(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     let lift = App::new().route("/hello/{name}", get(hello)).sqs("*", record).build();
     let client = TestClient::new(lift.clone());
 
-    let v2 = events::apigw_v2("GET", "/hello/world").header("accept", "application/json").build().to_string();
+    let v2 = events::apigw_v2("GET", "/hello/world")
+        .header("accept", "application/json")
+        .build()
+        .to_string();
     let mut batch = events::sqs("orders");
     for i in 0..10 {
         batch = batch.message(json!({"order": i, "item": "book"}).to_string());

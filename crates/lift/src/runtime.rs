@@ -16,6 +16,7 @@ use crate::output::Output;
 /// runtime reports it to Lambda as an error and keeps polling (Lambda's Invoke API already
 /// refuses such payloads).
 pub async fn run_lambda(lift: Lift) -> Result<(), crate::BoxError> {
+    check_env()?;
     let handler = service_fn(move |event: LambdaEvent<Box<RawValue>>| {
         let lift = lift.clone();
         async move {
@@ -26,8 +27,24 @@ pub async fn run_lambda(lift: Lift) -> Result<(), crate::BoxError> {
     Runtime::new(handler).layer(TracingLayer::new()).run_concurrent().await
 }
 
-// Keep the type visible in docs: the runtime serialises this.
-#[allow(dead_code)]
-fn _assert_output_is_serialize(o: Output) -> impl serde::Serialize {
-    o
+/// `lambda_runtime` panics when the variables Lambda always sets are missing; report that as
+/// an error naming the variable instead.
+fn check_env() -> Result<(), crate::BoxError> {
+    for var in ["AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_VERSION"] {
+        if std::env::var_os(var).is_none() {
+            return Err(format!("{var} is not set: is this process running on Lambda?").into());
+        }
+    }
+    match std::env::var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE").map(|m| m.parse::<i32>()) {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(format!("AWS_LAMBDA_FUNCTION_MEMORY_SIZE is not a number: {e}").into()),
+        Err(_) => Err("AWS_LAMBDA_FUNCTION_MEMORY_SIZE is not set: is this process running on Lambda?".into()),
+    }
+}
+
+/// The runtime serialises [`Output`] as the invocation's response.
+const _: fn(Output) -> Box<dyn erased::Serialize> = |o| Box::new(o);
+mod erased {
+    pub(super) trait Serialize {}
+    impl<T: serde::Serialize> Serialize for T {}
 }

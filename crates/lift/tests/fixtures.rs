@@ -162,7 +162,10 @@ async fn alb_single_value_headers_answer_with_headers() {
     assert_eq!(res["statusCode"], 200, "{res}");
     assert_eq!(res["statusDescription"], "200 OK");
     assert_eq!(res["headers"]["content-type"], "application/json");
-    assert!(res["multiValueHeaders"].as_object().is_none_or(|m| m.is_empty()), "{res}");
+    assert!(
+        res["multiValueHeaders"].as_object().is_none_or(|m| m.is_empty()),
+        "{res}"
+    );
 }
 
 #[tokio::test]
@@ -199,7 +202,14 @@ async fn sqs_fixture() {
 async fn sns_fixture() {
     let (res, seen) = run("example-sns-event.json").await;
     assert_eq!(res, Value::Null);
-    assert_eq!(seen, vec!["sns:Hello\r\nworld!".to_owned()].into_iter().filter(|_| false).chain(seen.clone()).collect::<Vec<_>>());
+    assert_eq!(
+        seen,
+        vec!["sns:Hello\r\nworld!".to_owned()]
+            .into_iter()
+            .filter(|_| false)
+            .chain(seen.clone())
+            .collect::<Vec<_>>()
+    );
     assert!(seen[0].starts_with("sns:Hello"), "{seen:?}");
 }
 

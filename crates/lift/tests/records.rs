@@ -49,13 +49,16 @@ fn app(calls: Arc<AtomicUsize>) -> Lift {
                 Ok(())
             }
         })
-        .s3(S3Match::bucket("uploads").prefix("in/"), |_ctx: Context, r: aws_lambda_events::s3::S3EventRecord| async move {
-            if r.s3.object.key.as_deref() == Some("in/bad") {
-                Err(Error::bad_request("refused", "bad object"))
-            } else {
-                Ok(())
-            }
-        })
+        .s3(
+            S3Match::bucket("uploads").prefix("in/"),
+            |_ctx: Context, r: aws_lambda_events::s3::S3EventRecord| async move {
+                if r.s3.object.key.as_deref() == Some("in/bad") {
+                    Err(Error::bad_request("refused", "bad object"))
+                } else {
+                    Ok(())
+                }
+            },
+        )
         .eventbridge("com.acme", |_ctx: Context, e: EventBridge<Value>| async move {
             if fails(&e.body) {
                 Err(Error::from(std::io::Error::other("downstream down")))
@@ -100,7 +103,9 @@ async fn sqs_reports_only_failed_messages_and_processes_all() {
 #[tokio::test]
 async fn sqs_records_without_a_route_are_failed_not_dropped() {
     let (c, calls) = client();
-    let out = c.invoke_json(events::sqs("payments").message("{}").message("{}").build()).await;
+    let out = c
+        .invoke_json(events::sqs("payments").message("{}").message("{}").build())
+        .await;
     assert_eq!(failures(&out), vec!["msg-0", "msg-1"]);
     assert_eq!(calls.load(Ordering::SeqCst), 0);
 }
@@ -160,8 +165,14 @@ async fn a_failed_message_without_an_id_fails_the_whole_batch() {
 #[tokio::test]
 async fn kinesis_reports_sequence_numbers() {
     let (c, _) = client();
-    let ev = events::kinesis("clicks").record(br#"{"a":1}"#).record(br#"{"fail":true}"#).build();
-    let seq = ev["Records"][1]["kinesis"]["sequenceNumber"].as_str().unwrap().to_owned();
+    let ev = events::kinesis("clicks")
+        .record(br#"{"a":1}"#)
+        .record(br#"{"fail":true}"#)
+        .build();
+    let seq = ev["Records"][1]["kinesis"]["sequenceNumber"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let out = c.invoke_json(ev).await;
     assert_eq!(failures(&out), vec![seq]);
 }
@@ -174,7 +185,10 @@ async fn dynamodb_reports_sequence_numbers_and_handles_removals() {
         .insert(&json!({"id": "2"}), &json!({"id": "2"}))
         .remove(&json!({"id": "3"}), &json!({"id": "3", "fail": true}))
         .build();
-    let seq = ev["Records"][0]["dynamodb"]["SequenceNumber"].as_str().unwrap().to_owned();
+    let seq = ev["Records"][0]["dynamodb"]["SequenceNumber"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let out = c.invoke_json(ev).await;
     assert_eq!(failures(&out), vec![seq]);
 }
@@ -186,16 +200,27 @@ async fn sns_s3_and_eventbridge_failures_fail_the_invocation() {
     let out = c.invoke_json(events::sns("alerts", r#"{"fail":true}"#)).await;
     assert_eq!(out["errorType"], "Lift.handler_failed", "{out}");
 
-    assert_eq!(c.invoke_json(events::s3("ObjectCreated:Put", "uploads", "in/good")).await, Value::Null);
-    let out = c.invoke_json(events::s3("ObjectCreated:Put", "uploads", "in/bad")).await;
+    assert_eq!(
+        c.invoke_json(events::s3("ObjectCreated:Put", "uploads", "in/good"))
+            .await,
+        Value::Null
+    );
+    let out = c
+        .invoke_json(events::s3("ObjectCreated:Put", "uploads", "in/bad"))
+        .await;
     assert_eq!(out["errorType"], "Lift.handler_failed");
     let out = c.invoke_json(events::s3("ObjectCreated:Put", "uploads", "out/x")).await;
     assert_eq!(out["errorType"], "Lift.handler_failed", "unrouted S3 object: {out}");
     assert!(out["errorMessage"].as_str().unwrap().contains("no route"), "{out}");
 
-    let out = c.invoke_json(events::eventbridge("com.acme", "X", json!({"fail": true}))).await;
+    let out = c
+        .invoke_json(events::eventbridge("com.acme", "X", json!({"fail": true})))
+        .await;
     assert_eq!(out["errorType"], "Lift.handler_failed");
-    assert!(out["errorMessage"].as_str().unwrap().contains("downstream down"), "{out}");
+    assert!(
+        out["errorMessage"].as_str().unwrap().contains("downstream down"),
+        "{out}"
+    );
     let out = c.invoke_json(events::eventbridge("com.other", "X", json!({}))).await;
     assert_eq!(out["errorType"], "Lift.handler_failed");
 }
@@ -208,18 +233,24 @@ async fn unknown_and_malformed_events_get_clear_errors() {
     let out = c.invoke_raw("{not json").await.unwrap_err();
     assert_eq!(out.error_type, "Lift.malformed_json");
     // Known shape, broken inside: an SQS batch whose records are not objects.
-    let out = c.invoke_raw(r#"{"Records":[{"eventSource":"aws:sqs","messageId":5}]}"#).await.unwrap_err();
+    let out = c
+        .invoke_raw(r#"{"Records":[{"eventSource":"aws:sqs","messageId":5}]}"#)
+        .await
+        .unwrap_err();
     assert_eq!(out.error_type, "Lift.malformed_event");
     // The process keeps serving.
-    assert_eq!(failures(&c.invoke_json(events::sqs("orders").message("{}").build()).await), Vec::<String>::new());
+    assert_eq!(
+        failures(&c.invoke_json(events::sqs("orders").message("{}").build()).await),
+        Vec::<String>::new()
+    );
 }
 
 #[tokio::test]
 async fn fallback_handles_custom_events() {
     let lift = App::new()
-        .fallback(|ctx: Context, v: Value| async move {
-            Ok::<_, Error>(json!({"echo": v, "request_id": ctx.request_id()}))
-        })
+        .fallback(
+            |ctx: Context, v: Value| async move { Ok::<_, Error>(json!({"echo": v, "request_id": ctx.request_id()})) },
+        )
         .build();
     let out = TestClient::new(lift).invoke_json(json!({"task": 1})).await;
     assert_eq!(out["echo"]["task"], 1);
@@ -237,7 +268,10 @@ async fn each_invocation_gets_its_own_context_under_concurrency() {
                 tokio::task::yield_now().await;
                 tokio::time::sleep(std::time::Duration::from_millis(1)).await;
                 assert_eq!(before, ctx.request_id());
-                s.lock().unwrap().push((ctx.request_id().to_owned(), m.body["rid"].as_str().unwrap_or("").to_owned()));
+                s.lock().unwrap().push((
+                    ctx.request_id().to_owned(),
+                    m.body["rid"].as_str().unwrap_or("").to_owned(),
+                ));
                 Ok::<_, Error>(())
             }
         })
@@ -248,7 +282,10 @@ async fn each_invocation_gets_its_own_context_under_concurrency() {
         let lift = lift.clone();
         let ctx = client.context();
         let rid = ctx.request_id().to_owned();
-        let ev = events::sqs("q").message(json!({"rid": rid}).to_string()).build().to_string();
+        let ev = events::sqs("q")
+            .message(json!({"rid": rid}).to_string())
+            .build()
+            .to_string();
         tasks.push(tokio::spawn(async move { lift.invoke_with(&ev, ctx).await.is_ok() }));
     }
     for t in tasks {

@@ -97,7 +97,7 @@ async fn on_dynamodb(_ctx: Context, rec: DynamoDb<Value>) -> Result<(), Error> {
     Ok(())
 }
 
-async fn on_sns(_ctx: Context, msg: Sns<Value>) -> Result<(), Error> {
+async fn on_sns(_ctx: Context, msg: Sns<String>) -> Result<(), Error> {
     tracing::info!(topic = %msg.meta.topic_arn, message_id = %msg.meta.message_id, "SNS notification received");
     Ok(())
 }

@@ -101,7 +101,10 @@ fn bytes_to_json(v: &serde_json::Value) -> serde_json::Value {
     use base64::Engine;
     match v {
         serde_json::Value::Array(a) => {
-            let bytes: Vec<u8> = a.iter().filter_map(|b| b.as_u64().and_then(|b| u8::try_from(b).ok())).collect();
+            let bytes: Vec<u8> = a
+                .iter()
+                .filter_map(|b| b.as_u64().and_then(|b| u8::try_from(b).ok()))
+                .collect();
             base64::engine::general_purpose::STANDARD.encode(bytes).into()
         }
         other => other.clone(),
@@ -120,16 +123,30 @@ fn attribute_to_json(v: &serde_json::Value) -> serde_json::Value {
             .and_then(|n| serde_json::from_str::<serde_json::Number>(n).ok())
             .map_or_else(|| inner.clone(), Value::Number),
         "B" => bytes_to_json(inner),
-        "BS" => Value::Array(inner.as_array().map(|a| a.iter().map(bytes_to_json).collect()).unwrap_or_default()),
+        "BS" => Value::Array(
+            inner
+                .as_array()
+                .map(|a| a.iter().map(bytes_to_json).collect())
+                .unwrap_or_default(),
+        ),
         "NS" => Value::Array(
             inner
                 .as_array()
-                .map(|a| a.iter().map(|n| attribute_to_json(&serde_json::json!({"N": n}))).collect())
+                .map(|a| {
+                    a.iter()
+                        .map(|n| attribute_to_json(&serde_json::json!({"N": n})))
+                        .collect()
+                })
                 .unwrap_or_default(),
         ),
         "NULL" => Value::Null,
         "M" => attribute_map_to_json(inner),
-        "L" => Value::Array(inner.as_array().map(|a| a.iter().map(attribute_to_json).collect()).unwrap_or_default()),
+        "L" => Value::Array(
+            inner
+                .as_array()
+                .map(|a| a.iter().map(attribute_to_json).collect())
+                .unwrap_or_default(),
+        ),
         _ => inner.clone(), // S, BOOL, SS
     }
 }

@@ -1,0 +1,251 @@
+//! HTTP sources through `App`: shapes per source, stages, case-insensitive headers, binary
+//! bodies, limits, hostile input, panics and the local server.
+
+use axum::body::Bytes;
+use axum::http::HeaderMap;
+use axum::routing::{get, post};
+use lift::{App, Context, Error, Json, Lift};
+use lift_testing::{events, TestClient};
+use serde_json::{json, Value};
+
+async fn boom() -> &'static str {
+    panic!("secret panic detail")
+}
+
+fn app() -> Lift {
+    App::new()
+        .route(
+            "/echo",
+            post(|headers: HeaderMap, body: Bytes| async move {
+                let auth = headers
+                    .get("Authorization")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned);
+                let tenant = headers
+                    .get("x-tenant-id")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned);
+                Json(json!({"auth": auth, "tenant": tenant, "len": body.len()}))
+            }),
+        )
+        .route(
+            "/binary",
+            get(|| async { ([("content-type", "image/png")], vec![0x89u8, b'P', b'N', b'G', 0, 0xff]) }),
+        )
+        .route(
+            "/cookie",
+            get(|| async {
+                (
+                    axum::response::AppendHeaders([("set-cookie", "a=1"), ("set-cookie", "b=2")]),
+                    "ok",
+                )
+            }),
+        )
+        .route("/json", post(|Json(v): Json<Value>| async move { Json(v) }))
+        .route(
+            "/fail",
+            get(|| async { Err::<(), Error>(Error::from(std::io::Error::other("db password=hunter2"))) }),
+        )
+        .route(
+            "/ctx",
+            get(|ctx: Context| async move {
+                Json(json!({"id": ctx.request_id(), "left": ctx.remaining().map(|d| d.as_millis() as u64)}))
+            }),
+        )
+        .route("/panic", get(boom))
+        .body_limit(1024)
+        .build()
+}
+
+fn client() -> TestClient {
+    TestClient::new(app())
+}
+
+fn body(v: &Value) -> Value {
+    serde_json::from_str(v["body"].as_str().unwrap_or("null")).unwrap_or(Value::Null)
+}
+
+#[tokio::test]
+async fn headers_are_case_insensitive_on_every_source() {
+    let c = client();
+    for ev in [
+        events::apigw_v1("POST", "/echo")
+            .header("authorization", "Bearer a")
+            .header("X-Tenant-Id", "t1"),
+        events::apigw_v2("POST", "/echo")
+            .header("Authorization", "Bearer a")
+            .header("X-TENANT-ID", "t1"),
+        events::alb("POST", "/echo")
+            .header("AUTHORIZATION", "Bearer a")
+            .header("x-tenant-id", "t1"),
+        events::alb_multi_value("POST", "/echo")
+            .header("Authorization", "Bearer a")
+            .header("X-Tenant-ID", "t1"),
+        events::function_url("POST", "/echo")
+            .header("authorization", "Bearer a")
+            .header("x-tenant-id", "t1"),
+    ] {
+        let out = c.invoke_json(ev.body("x").build()).await;
+        assert_eq!(out["statusCode"], 200, "{out}");
+        assert_eq!(
+            body(&out),
+            json!({"auth": "Bearer a", "tenant": "t1", "len": 1}),
+            "{out}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn stages_are_not_part_of_routes() {
+    let c = client();
+    let out = c
+        .invoke_json(events::apigw_v1("POST", "/echo").stage("prod").body("x").build())
+        .await;
+    assert_eq!(out["statusCode"], 200, "{out}");
+    let out = c
+        .invoke_json(events::apigw_v2("POST", "/echo").stage("live").body("x").build())
+        .await;
+    assert_eq!(out["statusCode"], 200, "{out}");
+}
+
+#[tokio::test]
+async fn binary_bodies_round_trip_as_base64() {
+    let c = client();
+    let out = c.invoke_json(events::apigw_v2("GET", "/binary").build()).await;
+    assert_eq!(out["isBase64Encoded"], true);
+    assert_eq!(out["body"], "iVBORwD/");
+    let out = c
+        .invoke_json(events::apigw_v2("POST", "/echo").binary(&[0, 1, 2, 255]).build())
+        .await;
+    assert_eq!(body(&out)["len"], 4, "{out}");
+}
+
+#[tokio::test]
+async fn v2_moves_set_cookie_into_cookies() {
+    let out = client().invoke_json(events::apigw_v2("GET", "/cookie").build()).await;
+    assert_eq!(out["cookies"], json!(["a=1", "b=2"]));
+    assert!(out["headers"].get("set-cookie").is_none(), "{out}");
+    // v1 keeps both cookies as multi-value headers.
+    let out = client().invoke_json(events::apigw_v1("GET", "/cookie").build()).await;
+    assert_eq!(out["multiValueHeaders"]["set-cookie"], json!(["a=1", "b=2"]));
+}
+
+#[tokio::test]
+async fn error_statuses_and_codes() {
+    let c = client();
+    let cases = [
+        (
+            events::apigw_v2("POST", "/json")
+                .header("content-type", "application/json")
+                .body("{bad"),
+            400,
+            "malformed_json",
+        ),
+        (
+            events::apigw_v2("POST", "/json").body("{}"),
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            events::apigw_v2("POST", "/json").json(&json!({"big": "x".repeat(2000)})),
+            413,
+            "payload_too_large",
+        ),
+        (events::apigw_v2("GET", "/nope"), 404, "not_found"),
+        (events::apigw_v2("DELETE", "/json"), 405, "method_not_allowed"),
+        (events::apigw_v2("GET", "/fail"), 500, "internal_error"),
+        (events::apigw_v2("GET", "/panic"), 500, "internal_error"),
+    ];
+    for (ev, status, code) in cases {
+        let out = c.invoke_json(ev.build()).await;
+        assert_eq!(out["statusCode"], status, "{out}");
+        let b = body(&out);
+        assert_eq!(b["error"]["code"], code, "{out}");
+        assert!(
+            b["error"]["request_id"].as_str().is_some_and(|s| s.len() == 36),
+            "{out}"
+        );
+        let raw = out["body"].as_str().unwrap_or("");
+        assert!(
+            !raw.contains("hunter2") && !raw.contains("secret panic"),
+            "internals leaked: {raw}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn context_reaches_http_handlers_with_deadline() {
+    let c = client().timeout(std::time::Duration::from_secs(10));
+    let out = c.invoke_json(events::apigw_v2("GET", "/ctx").build()).await;
+    let b = body(&out);
+    assert_eq!(b["id"].as_str().map(str::len), Some(36));
+    let left = b["left"].as_u64().unwrap_or(0);
+    assert!(left > 5_000 && left <= 10_000, "{left}");
+}
+
+#[tokio::test]
+async fn hostile_http_events_get_400_not_a_crash() {
+    let c = client();
+    // A Host header no URL can hold makes lambda_http's conversion panic inside; Lift answers 400.
+    let out = c
+        .invoke_json(events::apigw_v2("GET", "/ctx").header("host", "exa mple.com").build())
+        .await;
+    assert_eq!(out["statusCode"], 400, "{out}");
+    assert_eq!(body(&out)["error"]["code"], "malformed_event");
+    // Known shape, wrong types inside.
+    let out = c
+        .invoke_raw(r#"{"requestContext":{"http":{"method":5}},"rawPath":"/"}"#)
+        .await
+        .expect("HTTP answer");
+    assert_eq!(out.status(), Some(400));
+    // Still serving.
+    assert_eq!(
+        c.invoke_json(events::apigw_v2("GET", "/ctx").build()).await["statusCode"],
+        200
+    );
+}
+
+#[tokio::test]
+async fn local_server_serves_routes_and_raw_events() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, lift::local::router(app())).await });
+    let client = TcpClient(addr);
+    let (status, body) = client.request("GET", "/nope", "").await;
+    assert_eq!(status, 404);
+    assert!(body.contains("\"request_id\""), "{body}");
+    let ev = events::sqs("q").message("{}").build().to_string();
+    let (status, body) = client.request("POST", lift::local::INVOKE_PATH, &ev).await;
+    assert_eq!(status, 200);
+    // No route for queue `q`: the record is reported failed, not dropped.
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap(),
+        json!({"batchItemFailures": [{"itemIdentifier": "msg-0"}]})
+    );
+    let (status, body) = client.request("POST", lift::local::INVOKE_PATH, "{nope").await;
+    assert_eq!(status, 200);
+    assert!(body.contains("Lift.malformed_json"), "{body}");
+}
+
+/// A minimal HTTP/1.1 client over a real socket (no client crate needed).
+struct TcpClient(std::net::SocketAddr);
+
+impl TcpClient {
+    async fn request(&self, method: &str, path: &str, body: &str) -> (u16, String) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut s = tokio::net::TcpStream::connect(self.0).await.unwrap();
+        let req = format!(
+            "{method} {path} HTTP/1.1\r\nhost: localhost\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        s.write_all(req.as_bytes()).await.unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).await.unwrap();
+        let status = out.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+        let body = out
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_owned())
+            .unwrap_or_default();
+        (status, body)
+    }
+}
