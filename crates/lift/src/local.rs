@@ -78,10 +78,8 @@ async fn invoke(State(local): State<Arc<Local>>, req: Request) -> Response {
     };
     let ctx = local_context(&local, trace.as_ref());
     let request_id = ctx.request_id().to_owned();
-    let text = match std::str::from_utf8(&body) {
-        Ok(t) => t,
-        Err(_) => "\u{0}", // not UTF-8: fails as malformed JSON below
-    };
+    // Not UTF-8: a NUL fails below as malformed JSON, like any other unparsable event.
+    let text = std::str::from_utf8(&body).unwrap_or("\u{0}");
     let mut res = match local.lift.invoke_with(text, ctx).await {
         Ok(out) => (StatusCode::OK, Bytes::from(out.to_json())).into_response(),
         Err(diag) => {

@@ -10,6 +10,8 @@ use crate::http::convert::HttpOutput;
 #[derive(Debug)]
 pub struct Output(pub(crate) Inner);
 
+// Built once and moved once per invocation: boxing the HTTP variant would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub(crate) enum Inner {
     /// An HTTP response encoded for API Gateway, ALB or WebSocket.

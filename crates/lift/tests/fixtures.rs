@@ -1,6 +1,8 @@
 //! Real AWS-written payloads (from the `aws_lambda_events` and `lambda_http` fixtures) through
 //! `App`: routing, decoding and the encoded response shape, for every source.
 
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
 use std::sync::{Arc, Mutex};
 
 use axum::extract::{Path, Query};

@@ -1,6 +1,8 @@
 //! HTTP sources through `App`: shapes per source, stages, case-insensitive headers, binary
 //! bodies, limits, hostile input, panics and the local server.
 
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
 use axum::body::Bytes;
 use axum::http::HeaderMap;
 use axum::routing::{get, post};

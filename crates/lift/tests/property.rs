@@ -1,5 +1,7 @@
 //! Arbitrary JSON and arbitrary bytes never panic the dispatcher, and the process keeps serving.
 
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
 use axum::routing::get;
 use lift::{App, Context, Lift, Sqs};
 use lift_testing::TestClient;

@@ -1,6 +1,8 @@
 //! Record sources: per-record failures, FIFO, panics, unroutable records, and the sources that
 //! must fail the whole invocation so nothing unprocessed is acknowledged.
 
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 

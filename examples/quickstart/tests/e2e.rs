@@ -3,6 +3,8 @@
 //! a panicking route, in sequential and concurrent modes. Every invocation gets its own right
 //! answer and the process survives.
 
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
 use std::process::Stdio;
 use std::time::Duration;
 
