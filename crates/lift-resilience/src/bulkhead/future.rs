@@ -1,0 +1,128 @@
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use pin_project_lite::pin_project;
+use tokio::time::Instant;
+use tower::{BoxError, Service};
+
+use super::{Cell, Permit};
+use crate::event::Telemetry;
+
+type Acquire = Pin<Box<dyn Future<Output = bool> + Send>>;
+
+pin_project! {
+    /// Response future of [`Bulkhead`](super::Bulkhead).
+    #[project = Proj]
+    #[allow(missing_docs)]
+    #[project_replace = ProjReplace]
+    pub enum ResponseFuture<S, Req, K>
+    where
+        S: Service<Req>,
+    {
+        /// Holding a permit, running the call.
+        Called { #[pin] fut: S::Future, permit: Permit<K> },
+        /// Waiting for a permit (boxed: only on the slow path).
+        Waiting {
+            acquire: Acquire,
+            cell: Arc<Cell<K>>,
+            svc: S,
+            req: Option<Req>,
+            started: Instant,
+            telemetry: Telemetry,
+        },
+        /// Rejected without calling.
+        Rejected { err: Option<BoxError> },
+    }
+}
+
+impl<S: Service<Req>, Req, K> fmt::Debug for ResponseFuture<S, Req, K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("bulkhead::ResponseFuture")
+    }
+}
+
+impl<S, Req, K> ResponseFuture<S, Req, K>
+where
+    S: Service<Req>,
+    K: Send + Sync + 'static,
+{
+    pub(super) fn called(fut: S::Future, permit: Permit<K>) -> Self {
+        Self::Called { fut, permit }
+    }
+
+    pub(super) fn rejected(err: BoxError) -> Self {
+        Self::Rejected { err: Some(err) }
+    }
+
+    pub(super) fn waiting(cell: Arc<Cell<K>>, max_wait: Duration, svc: S, req: Req, telemetry: Telemetry) -> Self {
+        let c = cell.clone();
+        let acquire: Acquire = Box::pin(async move {
+            match tokio::time::timeout(max_wait, c.semaphore.acquire()).await {
+                Ok(Ok(permit)) => {
+                    // Ownership moves to a `Permit` in the same poll (no await in between),
+                    // so the permit cannot be lost.
+                    permit.forget();
+                    true
+                }
+                _ => false,
+            }
+        });
+        Self::Waiting {
+            acquire,
+            cell,
+            svc,
+            req: Some(req),
+            started: Instant::now(),
+            telemetry,
+        }
+    }
+}
+
+impl<S, Req, K> Future for ResponseFuture<S, Req, K>
+where
+    S: Service<Req>,
+    S::Error: Into<BoxError>,
+    K: fmt::Debug,
+{
+    type Output = Result<S::Response, BoxError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        loop {
+            match self.as_mut().project() {
+                Proj::Called { fut, .. } => return fut.poll(cx).map_err(Into::into),
+                Proj::Rejected { err } => {
+                    return Poll::Ready(Err(err.take().unwrap_or_else(|| "polled after completion".into())))
+                }
+                Proj::Waiting {
+                    acquire,
+                    cell,
+                    svc,
+                    req,
+                    started,
+                    telemetry,
+                } => {
+                    let acquired = match acquire.as_mut().poll(cx) {
+                        Poll::Pending => return Poll::Pending,
+                        Poll::Ready(a) => a,
+                    };
+                    if !acquired {
+                        let err = cell.reject(telemetry, started.elapsed());
+                        self.set(Self::Rejected { err: Some(err) });
+                        continue;
+                    }
+                    let permit = Permit(cell.clone());
+                    let Some(req) = req.take() else {
+                        return Poll::Ready(Err("polled after completion".into()));
+                    };
+                    // `svc` was driven to readiness by `Bulkhead::poll_ready` before `call`.
+                    let fut = svc.call(req);
+                    self.set(Self::Called { fut, permit });
+                }
+            }
+        }
+    }
+}

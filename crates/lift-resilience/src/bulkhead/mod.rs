@@ -1,0 +1,165 @@
+//! Bulkhead: at most `max_concurrent` calls in flight per partition (global, per tenant, per
+//! route, ... through a [`KeyFn`]), with a bounded wait for a permit.
+//!
+//! Permits are `tokio::sync::Semaphore` permits. A waiter that times out or whose future is
+//! dropped leaves the semaphore's queue without taking a permit (tokio returns any permit
+//! assigned to a dropped waiter); a permit is returned when the response future completes or is
+//! dropped. The success path (a free permit) takes no lock and allocates nothing; only a call
+//! that has to wait boxes its wait.
+//!
+//! Because the partition depends on the request, permits are taken in `call`, not
+//! `poll_ready`; a call that waits moves the (already ready) inner service into its future and
+//! leaves a clone behind, so the inner service must be `Clone` (like tower's `Buffer`/`Retry`).
+
+mod error;
+mod future;
+mod layer;
+
+pub use error::BulkheadFull;
+pub use future::ResponseFuture;
+pub use layer::{BulkheadConfig, BulkheadLayer};
+
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use tokio::sync::Semaphore;
+use tokio::time::Instant;
+use tower::{BoxError, Service};
+
+use crate::event::{key_ref, ResilienceEvent, Telemetry};
+use crate::partition::{Evictable, Partitions};
+use crate::{KeyFn, PartitionKey};
+
+pub(crate) struct Cell<K> {
+    key: Option<K>,
+    semaphore: Semaphore,
+    max: usize,
+}
+
+impl<K> Evictable for Cell<K> {
+    fn is_idle(&self, _now: Instant) -> bool {
+        self.semaphore.available_permits() == self.max
+    }
+}
+
+impl<K: std::fmt::Debug> Cell<K> {
+    fn reject(&self, telemetry: &Telemetry, waited: std::time::Duration) -> BoxError {
+        telemetry.emit(ResilienceEvent::BulkheadRejected {
+            name: telemetry.name(),
+            key: key_ref(&self.key),
+            max_concurrent: self.max,
+            waited,
+        });
+        Box::new(BulkheadFull::new(self.max, waited))
+    }
+}
+
+/// A permit of a partition; returned on drop.
+pub(crate) struct Permit<K>(Arc<Cell<K>>);
+
+impl<K> Drop for Permit<K> {
+    fn drop(&mut self) {
+        self.0.semaphore.add_permits(1);
+    }
+}
+
+pub(crate) struct Shared<K> {
+    config: BulkheadConfig,
+    partitions: Partitions<K, Cell<K>>,
+    telemetry: Telemetry,
+}
+
+/// Bulkhead service. See the [module docs](self).
+pub struct Bulkhead<S, KF, K> {
+    inner: S,
+    key_fn: KF,
+    shared: Arc<Shared<K>>,
+}
+
+impl<S: Clone, KF: Clone, K> Clone for Bulkhead<S, KF, K> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            key_fn: self.key_fn.clone(),
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl<S: std::fmt::Debug, KF, K> std::fmt::Debug for Bulkhead<S, KF, K> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bulkhead")
+            .field("inner", &self.inner)
+            .field("config", &self.shared.config)
+            .finish()
+    }
+}
+
+impl<K: PartitionKey> Shared<K> {
+    pub(crate) fn new(config: BulkheadConfig, telemetry: Telemetry) -> Self {
+        let max = config.max_concurrent.max(1);
+        Self {
+            config,
+            partitions: Partitions::new(config.max_keys, move |k: Option<&K>| Cell {
+                key: k.cloned(),
+                semaphore: Semaphore::new(max),
+                max,
+            }),
+            telemetry,
+        }
+    }
+
+    /// Permits free in the partition of `key` (`None` if the partition does not exist).
+    pub(crate) fn available(&self, key: &K) -> Option<usize> {
+        self.partitions.peek(key).map(|c| c.semaphore.available_permits())
+    }
+}
+
+impl<S, KF, K, Req> Service<Req> for Bulkhead<S, KF, K>
+where
+    S: Service<Req> + Clone,
+    S::Error: Into<BoxError>,
+    KF: KeyFn<Req, Key = K>,
+    K: PartitionKey,
+{
+    type Response = S::Response;
+    type Error = BoxError;
+    type Future = ResponseFuture<S, Req, K>;
+
+    #[inline]
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, req: Req) -> Self::Future {
+        let key = self.key_fn.key(&req);
+        let cell = self.shared.partitions.get(&key);
+        let acquired = match cell.semaphore.try_acquire() {
+            Ok(p) => {
+                p.forget();
+                true
+            }
+            Err(_) => false,
+        };
+        match acquired {
+            true => {
+                let permit = Permit(cell);
+                ResponseFuture::called(self.inner.call(req), permit)
+            }
+            false if self.shared.config.max_wait.is_zero() => {
+                ResponseFuture::rejected(cell.reject(&self.shared.telemetry, std::time::Duration::ZERO))
+            }
+            false => {
+                let clone = self.inner.clone();
+                let svc = std::mem::replace(&mut self.inner, clone);
+                ResponseFuture::waiting(
+                    cell,
+                    self.shared.config.max_wait,
+                    svc,
+                    req,
+                    self.shared.telemetry.clone(),
+                )
+            }
+        }
+    }
+}

@@ -1,0 +1,100 @@
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use pin_project_lite::pin_project;
+use tokio::time::Instant;
+use tower::BoxError;
+
+use super::Shared;
+
+/// Leaves the in-flight count when dropped; feeds the limit when completed.
+pub(crate) struct Guard {
+    shared: Arc<Shared>,
+    started: Option<Instant>,
+    in_flight: usize,
+    done: bool,
+}
+
+impl Guard {
+    fn finish(&mut self, dropped: Option<bool>) {
+        if !self.done {
+            self.done = true;
+            let started = self.started.unwrap_or_else(Instant::now);
+            self.shared.complete(started, self.in_flight, dropped);
+        }
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        self.finish(None);
+    }
+}
+
+pin_project! {
+    /// Response future of [`LoadShed`](super::LoadShed).
+    #[project = Proj]
+    #[allow(missing_docs)]
+    pub enum ResponseFuture<F> {
+        /// No limit: not counted.
+        Passthrough { #[pin] fut: F },
+        /// Counted in flight.
+        Counted { #[pin] fut: F, guard: Guard },
+        /// Shed.
+        Rejected { err: Option<BoxError> },
+    }
+}
+
+impl<F> std::fmt::Debug for ResponseFuture<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("load_shed::ResponseFuture")
+    }
+}
+
+impl<F> ResponseFuture<F> {
+    pub(super) fn passthrough(fut: F) -> Self {
+        Self::Passthrough { fut }
+    }
+
+    pub(super) fn counted(fut: F, shared: Arc<Shared>, started: Option<Instant>, in_flight: usize) -> Self {
+        Self::Counted {
+            fut,
+            guard: Guard {
+                shared,
+                started,
+                in_flight,
+                done: false,
+            },
+        }
+    }
+
+    pub(super) fn rejected(err: BoxError) -> Self {
+        Self::Rejected { err: Some(err) }
+    }
+}
+
+impl<F, T, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<T, E>>,
+    E: Into<BoxError>,
+{
+    type Output = Result<T, BoxError>;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project() {
+            Proj::Passthrough { fut } => fut.poll(cx).map_err(Into::into),
+            Proj::Counted { fut, guard } => {
+                let r = match fut.poll(cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(r) => r.map_err(Into::into),
+                };
+                guard.finish(Some(r.is_err()));
+                Poll::Ready(r)
+            }
+            Proj::Rejected { err } => Poll::Ready(Err(err.take().unwrap_or_else(|| "polled after completion".into()))),
+        }
+    }
+}

@@ -1,0 +1,127 @@
+use std::sync::Arc;
+
+use tower::Layer;
+
+use super::{LocalStore, Quota, RateLimit, RateLimitStore};
+use crate::event::Telemetry;
+use crate::{Global, KeyFn, PartitionKey, ResilienceListener};
+
+/// What to do when the store cannot answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum FailMode {
+    /// Admit the call (the default: availability over strictness).
+    #[default]
+    Open,
+    /// Fail the call with the store's error.
+    Closed,
+}
+
+/// Applies [`RateLimit`] to a service. All services made by one layer share its store.
+pub struct RateLimitLayer<KF = Global, St = LocalStore<()>> {
+    key_fn: KF,
+    store: Arc<St>,
+    fail_mode: FailMode,
+    telemetry: Telemetry,
+}
+
+impl<KF: Clone, St> Clone for RateLimitLayer<KF, St> {
+    fn clone(&self) -> Self {
+        Self {
+            key_fn: self.key_fn.clone(),
+            store: self.store.clone(),
+            fail_mode: self.fail_mode,
+            telemetry: self.telemetry.clone(),
+        }
+    }
+}
+
+impl<KF, St: std::fmt::Debug> std::fmt::Debug for RateLimitLayer<KF, St> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RateLimitLayer").field("store", &self.store).finish()
+    }
+}
+
+impl RateLimitLayer {
+    /// One global quota.
+    pub fn new(quota: Quota) -> Self {
+        Self {
+            key_fn: Global,
+            store: Arc::new(LocalStore::new(quota, 1)),
+            fail_mode: FailMode::Open,
+            telemetry: Telemetry::new("rate_limit"),
+        }
+    }
+
+    /// A quota per key, in memory, for at most `max_keys` keys.
+    pub fn keyed<Req, KF: KeyFn<Req>>(
+        quota: Quota,
+        key_fn: KF,
+        max_keys: usize,
+    ) -> RateLimitLayer<KF, LocalStore<KF::Key>> {
+        RateLimitLayer {
+            key_fn,
+            store: Arc::new(LocalStore::new(quota, max_keys)),
+            fail_mode: FailMode::Open,
+            telemetry: Telemetry::new("rate_limit"),
+        }
+    }
+
+    /// A quota per key kept in `store` (e.g. the DynamoDB store).
+    pub fn with_store<Req, KF: KeyFn<Req>, St: RateLimitStore<KF::Key>>(
+        key_fn: KF,
+        store: St,
+    ) -> RateLimitLayer<KF, St> {
+        RateLimitLayer {
+            key_fn,
+            store: Arc::new(store),
+            fail_mode: FailMode::Open,
+            telemetry: Telemetry::new("rate_limit"),
+        }
+    }
+}
+
+impl<KF, St> RateLimitLayer<KF, St> {
+    /// Fail open or closed when the store errs.
+    pub fn fail_mode(mut self, mode: FailMode) -> Self {
+        self.fail_mode = mode;
+        self
+    }
+
+    /// Name used in events.
+    pub fn name(mut self, name: &str) -> Self {
+        self.telemetry = self.telemetry.with_name(name);
+        self
+    }
+
+    /// Listener for events.
+    pub fn listener(mut self, listener: impl ResilienceListener) -> Self {
+        self.telemetry = self.telemetry.with_listener(Arc::new(listener));
+        self
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<St> {
+        &self.store
+    }
+}
+
+impl<KF, K: PartitionKey> RateLimitLayer<KF, LocalStore<K>> {
+    /// Keys held by the local store.
+    pub fn keys(&self) -> usize {
+        self.store.keys()
+    }
+}
+
+impl<S, KF: Clone, St> Layer<S> for RateLimitLayer<KF, St> {
+    type Service = RateLimit<S, KF, St>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        RateLimit {
+            inner,
+            key_fn: self.key_fn.clone(),
+            store: self.store.clone(),
+            fail_mode: self.fail_mode,
+            telemetry: self.telemetry.clone(),
+        }
+    }
+}

@@ -1,0 +1,89 @@
+//! Deadline-aware timeout: each call gets `min(configured, remaining time − safety margin)`.
+//!
+//! On expiry the inner future is dropped at once (its work is cancelled, nothing keeps
+//! running), and the error, [`Elapsed`], says which limit fired. A call whose deadline already
+//! leaves less than the margin fails without calling the inner service at all.
+//!
+//! When the deadline-derived limit is the tighter one nothing changes in the request; when the
+//! configured limit is tighter and the request has a deadline, the request's deadline is
+//! tightened ([`Deadline::set_deadline`]) so a retry layer
+//! inside sees the real time left.
+
+mod error;
+mod future;
+mod layer;
+
+pub use error::{Elapsed, TimeoutLimit};
+pub use future::ResponseFuture;
+pub use layer::TimeoutLayer;
+
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::time::Instant;
+use tower::{BoxError, Service};
+
+use crate::event::Telemetry;
+use crate::Deadline;
+
+/// Deadline-aware timeout service. See the [module docs](self).
+#[derive(Debug, Clone)]
+pub struct Timeout<S> {
+    inner: S,
+    configured: Option<Duration>,
+    margin: Duration,
+    telemetry: Telemetry,
+}
+
+impl<S> Timeout<S> {
+    /// The effective limit for a request with `deadline`, as of `now`.
+    fn limit(&self, now: Instant, deadline: Option<Instant>) -> Option<(Instant, TimeoutLimit)> {
+        let configured = self.configured.map(|d| (now + d, TimeoutLimit::Configured));
+        let from_deadline = deadline.map(|d| {
+            let at = d.checked_sub(self.margin).unwrap_or(now).max(now);
+            (at, TimeoutLimit::Deadline)
+        });
+        match (configured, from_deadline) {
+            (Some(c), Some(d)) => Some(if d.0 < c.0 { d } else { c }),
+            (c, d) => c.or(d),
+        }
+    }
+}
+
+impl<S, Req> Service<Req> for Timeout<S>
+where
+    S: Service<Req>,
+    S::Error: Into<BoxError>,
+    Req: Deadline,
+{
+    type Response = S::Response;
+    type Error = BoxError;
+    type Future = ResponseFuture<S::Future>;
+
+    #[inline]
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, mut req: Req) -> Self::Future {
+        let deadline = req.deadline();
+        if self.configured.is_none() && deadline.is_none() {
+            return ResponseFuture::unlimited(self.inner.call(req));
+        }
+        let now = Instant::now();
+        match self.limit(now, deadline) {
+            None => ResponseFuture::unlimited(self.inner.call(req)),
+            Some((at, which)) => {
+                if at <= now {
+                    // No time left at all: never start the work.
+                    return ResponseFuture::expired(which, self.telemetry.clone());
+                }
+                if which == TimeoutLimit::Configured && deadline.is_some() {
+                    req.set_deadline(at);
+                }
+                let fut = self.inner.call(req);
+                ResponseFuture::limited(fut, at, now, which, self.telemetry.clone())
+            }
+        }
+    }
+}
