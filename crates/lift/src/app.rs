@@ -104,6 +104,26 @@ impl App {
         self
     }
 
+    /// Applies a resilience stack (or any fallible tower layer) to every HTTP route added so
+    /// far; its errors are answered by [`resilience::error_response`](crate::resilience::error_response)
+    /// (503 / 504 / 429 with `Retry-After` and `RateLimit-*` headers). Start from
+    /// [`resilience::default_stack`](crate::resilience::default_stack).
+    #[cfg(feature = "resilience")]
+    pub fn resilience<L>(mut self, layer: L) -> Self
+    where
+        L: Layer<axum::routing::Route> + Clone + Send + Sync + 'static,
+        L::Service: Service<http::Request<Body>, Response = Response> + Clone + Send + Sync + 'static,
+        <L::Service as Service<http::Request<Body>>>::Error: Into<crate::BoxError>,
+        <L::Service as Service<http::Request<Body>>>::Future: Send + 'static,
+    {
+        let stack = tower::ServiceBuilder::new()
+            .layer(crate::resilience::HandleRejectionsLayer)
+            .layer(layer);
+        self.router = self.router.layer(stack.clone());
+        self.websocket = self.websocket.layer(stack);
+        self
+    }
+
     /// The largest HTTP request body an extractor reads (413 `payload_too_large` beyond it).
     pub fn body_limit(mut self, bytes: usize) -> Self {
         self.body_limit = bytes;
@@ -371,6 +391,12 @@ impl Lift {
 /// The HTTP edge: puts the context in the request, calls the router behind a panic boundary,
 /// and renders Lift errors with the request id.
 async fn serve(router: &Router, mut req: http::Request<Body>, ctx: &Context) -> Response {
+    #[cfg(feature = "resilience")]
+    if let Some(left) = ctx.remaining() {
+        // What the timeout and retry layers read: this invocation's own deadline.
+        req.extensions_mut()
+            .insert(lift_resilience::InvocationDeadline(tokio::time::Instant::now() + left));
+    }
     req.extensions_mut().insert(ctx.clone());
     let call = router.clone().oneshot(req);
     let mut res = match AssertUnwindSafe(call).catch_unwind().await {

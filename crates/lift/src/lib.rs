@@ -44,6 +44,8 @@ mod http;
 pub mod local;
 mod output;
 mod records;
+#[cfg(feature = "resilience")]
+pub mod resilience;
 mod runtime;
 
 pub use crate::app::{App, Lift, DEFAULT_BODY_LIMIT};

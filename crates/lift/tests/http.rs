@@ -55,7 +55,10 @@ fn app() -> Lift {
             }),
         )
         .route("/panic", get(boom))
-        .route("/spaced%20path", get(|q: axum::extract::Query<Value>| async move { Json(q.0) }))
+        .route(
+            "/spaced%20path",
+            get(|q: axum::extract::Query<Value>| async move { Json(q.0) }),
+        )
         .body_limit(1024)
         .build()
 }
@@ -190,7 +193,9 @@ async fn context_reaches_http_handlers_with_deadline() {
 async fn hostile_http_events_get_400_not_a_crash() {
     let c = client();
     // A Host header no URL can hold (lambda_http's own conversion panics on it) is just a header.
-    let out = c.invoke_json(events::apigw_v2("GET", "/ctx").header("host", "exa mple.com").build()).await;
+    let out = c
+        .invoke_json(events::apigw_v2("GET", "/ctx").header("host", "exa mple.com").build())
+        .await;
     assert_eq!(out["statusCode"], 200, "{out}");
     // A body marked base64 that is not (lambda_http's conversion panics on it): 400.
     let mut ev = events::apigw_v2("POST", "/echo").body("%%% not base64 %%%").build();
@@ -199,7 +204,9 @@ async fn hostile_http_events_get_400_not_a_crash() {
     assert_eq!(out["statusCode"], 400, "{out}");
     assert_eq!(body(&out)["error"]["code"], "malformed_event");
     // A decoded v1 path with a space is encoded (axum matches encoded paths, as with lambda_http).
-    let out = c.invoke_json(events::apigw_v1("GET", "/spaced path").query("q", "a&b=c d").build()).await;
+    let out = c
+        .invoke_json(events::apigw_v1("GET", "/spaced path").query("q", "a&b=c d").build())
+        .await;
     assert_eq!(out["statusCode"], 200, "{out}");
     assert_eq!(body(&out)["q"], "a&b=c d", "{out}");
     // Known shape, wrong types inside.

@@ -5,12 +5,21 @@
 //!   malformed JSON → 400, a broken rule → 422 naming the field
 //! - `GET /health` → 200 `{"status": "ok"}`; unknown path → 404; wrong method → 405
 //! - `GET /panic` panics on purpose, to show the panic boundary (500, the process keeps serving)
+//! - `GET /flaky?fail=N` shows the circuit breaker: the first call arms a process-wide counter
+//!   at N (`&reset=true` re-arms it); while it is above zero each call that reaches the handler
+//!   takes one off and fails with 500. After 10 failures the route's circuit opens (503
+//!   `circuit_open` with `Retry-After`), other routes unaffected; 5 s later trial calls go
+//!   through and, the counter spent, close it again.
+//! - every HTTP route runs behind Lift's default resilience stack (rate limit, adaptive load
+//!   shedding, bulkhead, a circuit breaker per route, deadline-aware timeout)
 //! - SQS, Kinesis, DynamoDB Streams: a record whose payload has `"fail": true` is reported in
 //!   `batchItemFailures`, the rest succeed
 //! - SNS, S3, EventBridge and schedules: logged, succeed
 //! - WebSocket `$connect`, `$disconnect`, `$default`: accepted; `$default` echoes the message
 
-use axum::extract::Path;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use lift::{App, Context, DynamoDb, Error, EventBridge, Json, Kinesis, S3Match, Sns, Sqs, ValidJson, WebSocket};
@@ -60,6 +69,34 @@ async fn health() -> Json<Value> {
 
 async fn panic_route() -> &'static str {
     panic!("the /panic route panics on purpose")
+}
+
+/// Failures left for `/flaky`; -1 until armed.
+static FLAKY_LEFT: AtomicI64 = AtomicI64::new(-1);
+
+#[derive(Debug, Deserialize)]
+struct FlakyQuery {
+    fail: Option<i64>,
+    #[serde(default)]
+    reset: bool,
+}
+
+async fn flaky(Query(q): Query<FlakyQuery>) -> Result<Json<Value>, Error> {
+    if let Some(n) = q.fail {
+        if q.reset {
+            FLAKY_LEFT.store(n.max(0), Ordering::SeqCst);
+        } else {
+            let _ = FLAKY_LEFT.compare_exchange(-1, n.max(0), Ordering::SeqCst, Ordering::SeqCst);
+        }
+    }
+    let before = FLAKY_LEFT.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| (left > 0).then(|| left - 1));
+    match before {
+        Ok(left) => Err(Error::internal(format!(
+            "flaky: failing on purpose, {} failure(s) left",
+            left - 1
+        ))),
+        Err(_) => Ok(Json(json!({ "status": "ok" }))),
+    }
 }
 
 fn wants_failure(v: &Value) -> bool {
@@ -143,6 +180,8 @@ pub fn app() -> App {
         .route("/orders", post(create_order))
         .route("/health", get(health))
         .route("/panic", get(panic_route))
+        .route("/flaky", get(flaky))
+        .resilience(lift::resilience::default_stack())
         .websocket("$connect", ws_connect)
         .websocket("$disconnect", ws_disconnect)
         .websocket("$default", ws_default)

@@ -70,12 +70,19 @@ pub(crate) fn decode(kind: EventKind, json: &str) -> Result<(Origin, http::Reque
             let uri = build_uri(&encode_path(path), ev.raw_query_string.as_deref().unwrap_or(""))?;
             let mut headers = ev.headers;
             if let Some(cookies) = ev.cookies.filter(|c| !c.is_empty()) {
-                let joined = HeaderValue::from_str(&cookies.join("; ")).map_err(|e| malformed("invalid cookie").with_source(e))?;
+                let joined = HeaderValue::from_str(&cookies.join("; "))
+                    .map_err(|e| malformed("invalid cookie").with_source(e))?;
                 headers.insert(header::COOKIE, joined);
             }
             let body = body(ev.body.as_deref(), ev.is_base64_encoded)?;
             let method = ev.request_context.http.method.clone();
-            let req = assemble(method, uri, headers, body, RequestContext::ApiGatewayV2(ev.request_context));
+            let req = assemble(
+                method,
+                uri,
+                headers,
+                body,
+                RequestContext::ApiGatewayV2(ev.request_context),
+            );
             Ok((Origin::ApiGatewayV2, req))
         }
         EventKind::ApiGatewayV1 => {
@@ -91,7 +98,13 @@ pub(crate) fn decode(kind: EventKind, json: &str) -> Result<(Origin, http::Reque
             let mut headers = ev.multi_value_headers;
             headers.extend(ev.headers);
             let body = body(ev.body.as_deref(), ev.is_base64_encoded)?;
-            let req = assemble(ev.http_method, uri, headers, body, RequestContext::ApiGatewayV1(ev.request_context));
+            let req = assemble(
+                ev.http_method,
+                uri,
+                headers,
+                body,
+                RequestContext::ApiGatewayV1(ev.request_context),
+            );
             Ok((Origin::ApiGatewayV1, req))
         }
         EventKind::Alb => {
@@ -105,9 +118,19 @@ pub(crate) fn decode(kind: EventKind, json: &str) -> Result<(Origin, http::Reque
                 ev.query_string_parameters.iter()
             });
             let uri = build_uri(&path, &query)?;
-            let headers = if ev.multi_value_headers.is_empty() { ev.headers } else { ev.multi_value_headers };
+            let headers = if ev.multi_value_headers.is_empty() {
+                ev.headers
+            } else {
+                ev.multi_value_headers
+            };
             let body = body(ev.body.as_deref(), ev.is_base64_encoded)?;
-            let req = assemble(ev.http_method, uri, headers, body, RequestContext::Alb(ev.request_context));
+            let req = assemble(
+                ev.http_method,
+                uri,
+                headers,
+                body,
+                RequestContext::Alb(ev.request_context),
+            );
             Ok((Origin::Alb { multi_value }, req))
         }
         EventKind::WebSocket => {
@@ -119,7 +142,13 @@ pub(crate) fn decode(kind: EventKind, json: &str) -> Result<(Origin, http::Reque
             let mut headers = ev.multi_value_headers;
             headers.extend(ev.headers);
             let body = body(ev.body.as_deref(), ev.is_base64_encoded)?;
-            let req = assemble(http::Method::POST, uri, headers, body, RequestContext::WebSocket(ev.request_context));
+            let req = assemble(
+                http::Method::POST,
+                uri,
+                headers,
+                body,
+                RequestContext::WebSocket(ev.request_context),
+            );
             Ok((Origin::WebSocket, req))
         }
         _ => Err(malformed("not an HTTP event")),
@@ -130,7 +159,13 @@ fn malformed(message: &'static str) -> Error {
     Error::bad_request(code::MALFORMED_EVENT, message)
 }
 
-fn assemble(method: http::Method, uri: Uri, headers: HeaderMap, body: Body, ctx: RequestContext) -> http::Request<Body> {
+fn assemble(
+    method: http::Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+    ctx: RequestContext,
+) -> http::Request<Body> {
     let mut req = http::Request::new(body);
     *req.method_mut() = method;
     *req.uri_mut() = uri;
@@ -357,7 +392,10 @@ mod tests {
         assert_eq!(strip_stage("/production/x", "prod"), "/production/x");
         assert_eq!(encode_path("/a b/ü"), "/a%20b/%C3%BC");
         assert_eq!(encode_path("/plain/path"), "/plain/path");
-        assert_eq!(encode_query([("q", "a b&c"), ("x", "1")].into_iter()), "q=a%20b%26c&x=1");
+        assert_eq!(
+            encode_query([("q", "a b&c"), ("x", "1")].into_iter()),
+            "q=a%20b%26c&x=1"
+        );
         assert!(build_uri("/x", "a=1").is_ok());
         assert!(body(Some("not base64!"), true).is_err());
     }

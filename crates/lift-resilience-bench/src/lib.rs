@@ -1,0 +1,1 @@
+//! Benchmarks of `lift-resilience` live in `benches/`.
