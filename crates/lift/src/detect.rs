@@ -121,8 +121,20 @@ impl<'de> Deserialize<'de> for FirstSource {
                         _ => EventKind::Unknown,
                     })
                 });
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(FirstSource(kind))
+                // The first record names the source; stop reading here rather than skim the
+                // rest of a large batch (the typed decode that follows validates all of it).
+                let tag = match kind {
+                    Some(EventKind::Sqs) => "sqs",
+                    Some(EventKind::Sns) => "sns",
+                    Some(EventKind::S3) => "s3",
+                    Some(EventKind::DynamoDb) => "dynamodb",
+                    Some(EventKind::Kinesis) => "kinesis",
+                    _ => {
+                        while seq.next_element::<IgnoredAny>()?.is_some() {}
+                        return Ok(FirstSource(kind));
+                    }
+                };
+                Err(de::Error::custom(format_args!("{STOP}{tag}")))
             }
             fn visit_unit<E: de::Error>(self) -> Result<FirstSource, E> {
                 Ok(FirstSource(None))
@@ -132,11 +144,32 @@ impl<'de> Deserialize<'de> for FirstSource {
     }
 }
 
+/// Marks the deliberate early stop of the probe once a batch's source is known.
+const STOP: &str = "\u{0}lift-detected:";
+
+fn stopped_at(e: &serde_json::Error) -> Option<EventKind> {
+    let msg = e.to_string();
+    let tag = msg.strip_prefix(STOP)?;
+    let tag = tag.split(' ').next()?;
+    Some(match tag {
+        "sqs" => EventKind::Sqs,
+        "sns" => EventKind::Sns,
+        "s3" => EventKind::S3,
+        "dynamodb" => EventKind::DynamoDb,
+        "kinesis" => EventKind::Kinesis,
+        _ => return None,
+    })
+}
+
 /// Classifies a JSON event. Errors only when the text is not JSON at all; a JSON value of an
 /// unrecognised shape (including non-objects) is [`EventKind::Unknown`].
 pub fn detect(json: &str) -> Result<EventKind, serde_json::Error> {
     let probe = match serde_json::from_str::<Probe<'_>>(json) {
         Ok(p) => p,
+        Err(e) if e.is_data() => match stopped_at(&e) {
+            Some(kind) => return Ok(kind),
+            None => return Ok(EventKind::Unknown),
+        },
         Err(e) if e.is_syntax() || e.is_eof() => return Err(e),
         // Valid JSON of another shape (an array, a string, a field of an unexpected type).
         Err(_) => return Ok(EventKind::Unknown),
