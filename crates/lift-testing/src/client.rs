@@ -31,16 +31,7 @@ impl TestClient {
 
     /// A fresh context, as the Runtime API would give one invocation.
     pub fn context(&self) -> Context {
-        let mut lambda = lambda_runtime::Context::default();
-        let id = uuid::Uuid::new_v4();
-        lambda.request_id = id.to_string();
-        let deadline = SystemTime::now() + self.timeout;
-        lambda.deadline = deadline
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(0);
-        lambda.invoked_function_arn = self.function_arn.clone();
-        lambda.xray_trace_id = Some(trace_header());
+        let lambda = lift::local::lambda_context(self.timeout, &self.function_arn, Some(trace_header()));
         Context::from_lambda(lambda, false)
     }
 

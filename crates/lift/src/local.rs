@@ -36,19 +36,29 @@ struct Local {
     timeout: Duration,
 }
 
-/// A context for a locally served request: a fresh request id, the function's timeout as the
-/// deadline (`AWS_LAMBDA_FUNCTION_TIMEOUT` seconds, default 30).
-fn local_context(local: &Local, trace: Option<&HeaderValue>) -> Context {
+/// A Lambda context as the Runtime API would give one invocation: a fresh request id, a
+/// deadline `timeout` from now, the function ARN and trace header given. Used by the local
+/// server and the test kit.
+pub fn lambda_context(timeout: Duration, function_arn: &str, trace_header: Option<String>) -> lambda_runtime::Context {
     let mut lambda = lambda_runtime::Context::default();
     lambda.request_id = uuid::Uuid::new_v4().to_string();
-    let deadline = SystemTime::now() + local.timeout;
+    let deadline = SystemTime::now() + timeout;
     lambda.deadline = deadline
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0);
-    lambda.invoked_function_arn = local.function_arn.clone();
-    lambda.xray_trace_id = trace.and_then(|v| v.to_str().ok()).map(str::to_owned);
-    Context::from_lambda(lambda, claim_cold_start())
+    lambda.invoked_function_arn = function_arn.to_owned();
+    lambda.xray_trace_id = trace_header;
+    lambda
+}
+
+/// A context for a locally served request (`AWS_LAMBDA_FUNCTION_TIMEOUT` seconds, default 30).
+fn local_context(local: &Local, trace: Option<&HeaderValue>) -> Context {
+    let trace = trace.and_then(|v| v.to_str().ok()).map(str::to_owned);
+    Context::from_lambda(
+        lambda_context(local.timeout, &local.function_arn, trace),
+        claim_cold_start(),
+    )
 }
 
 /// The local server as an axum router (for tests that bind their own listener).

@@ -238,30 +238,25 @@ fn encode_path(path: &str) -> std::borrow::Cow<'_, str> {
     out.into()
 }
 
-/// Builds a query string from decoded pairs.
+/// Builds a query string from decoded pairs (API Gateway decodes them).
 fn encode_query<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> String {
-    let mut out = String::new();
-    for (k, v) in pairs {
-        if !out.is_empty() {
-            out.push('&');
-        }
-        encode_with(k, query_byte_ok, &mut out);
-        out.push('=');
-        encode_with(v, query_byte_ok, &mut out);
-    }
-    out
+    join_query(pairs, query_byte_ok)
 }
 
 /// Joins pairs that are still encoded (ALB), escaping only what a URI cannot hold.
 fn raw_query<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> String {
+    join_query(pairs, |b| path_byte_ok(b) || b == b'?')
+}
+
+fn join_query<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>, ok: fn(u8) -> bool) -> String {
     let mut out = String::new();
     for (k, v) in pairs {
         if !out.is_empty() {
             out.push('&');
         }
-        encode_with(k, |b| path_byte_ok(b) || b == b'?', &mut out);
+        encode_with(k, ok, &mut out);
         out.push('=');
-        encode_with(v, |b| path_byte_ok(b) || b == b'?', &mut out);
+        encode_with(v, ok, &mut out);
     }
     out
 }
