@@ -266,3 +266,31 @@ impl TcpClient {
         (status, body)
     }
 }
+
+#[tokio::test]
+async fn websocket_custom_route_keys_and_unknown_keys() {
+    use lift::WebSocket;
+    let lift = App::new()
+        .websocket("sendMessage", |ws: WebSocket, Json(v): Json<Value>| async move {
+            Json(json!({"from": ws.connection_id, "route": ws.route_key, "text": v["text"]}))
+        })
+        .websocket("$default", |body: String| async move { body })
+        .build();
+    let c = TestClient::new(lift);
+    let out = c
+        .invoke_json(events::websocket("sendMessage", "abc=", Some(r#"{"text":"hi"}"#)))
+        .await;
+    assert_eq!(out["statusCode"], 200, "{out}");
+    assert_eq!(
+        body(&out),
+        json!({"from": "abc=", "route": "sendMessage", "text": "hi"})
+    );
+    // A route key with characters a path cannot hold still routes (here: to nothing, 404).
+    let out = c.invoke_json(events::websocket("odd key/?", "abc=", None)).await;
+    assert_eq!(out["statusCode"], 404, "{out}");
+    // HTTP events never reach WebSocket routes and vice versa.
+    let out = c
+        .invoke_json(events::apigw_v2("POST", "/sendMessage").body("{}").build())
+        .await;
+    assert_eq!(out["statusCode"], 404, "{out}");
+}

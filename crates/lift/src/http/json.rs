@@ -4,6 +4,7 @@ use axum::extract::rejection::{BytesRejection, JsonRejection};
 use axum::extract::{FromRequest, Request};
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;
+use lambda_http::request::RequestContext;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use validator::{Validate, ValidationErrors, ValidationErrorsKind};
@@ -14,7 +15,8 @@ use crate::error::{code, Error};
 ///
 /// Rejections use Lift's codes: syntax errors are 400 `malformed_json`; JSON of the wrong shape
 /// is 422 `invalid_body` naming the field; a missing JSON content type is 415; a body over the
-/// limit ([`App::body_limit`](crate::App::body_limit)) is 413.
+/// limit ([`App::body_limit`](crate::App::body_limit)) is 413. WebSocket messages, which carry
+/// no content type, are read as JSON without one.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Json<T>(pub T);
 
@@ -58,6 +60,19 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
     type Rejection = Error;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        // WebSocket messages carry no content type: their bodies are taken as JSON as they are.
+        if matches!(
+            req.extensions().get::<RequestContext>(),
+            Some(RequestContext::WebSocket(_))
+        ) {
+            let bytes = axum::body::Bytes::from_request(req, state)
+                .await
+                .map_err(|e| map_json_rejection(JsonRejection::BytesRejection(e)))?;
+            return match axum::Json::<T>::from_bytes(&bytes) {
+                Ok(axum::Json(v)) => Ok(Json(v)),
+                Err(rejection) => Err(map_json_rejection(rejection)),
+            };
+        }
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(v)) => Ok(Json(v)),
             Err(rejection) => Err(map_json_rejection(rejection)),
