@@ -7,5 +7,5 @@ if ! cargo nextest --version >/dev/null 2>&1; then
   cargo install cargo-nextest --locked
 fi
 cargo build --workspace --bins
-cargo nextest run --workspace --all-targets --no-fail-fast
+cargo nextest run --workspace --no-fail-fast
 cargo test --workspace --doc
