@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::DefaultBodyLimit;
+use axum::extract::MatchedPath;
 use axum::handler::Handler;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, MethodRouter};
@@ -54,6 +55,8 @@ pub struct App {
     websocket: Router,
     events: EventRoutes,
     body_limit: usize,
+    #[cfg(feature = "observability")]
+    observability: Option<lift_observability::Observability>,
 }
 
 impl Default for App {
@@ -70,7 +73,19 @@ impl App {
             websocket: Router::new(),
             events: EventRoutes::default(),
             body_limit: DEFAULT_BODY_LIMIT,
+            #[cfg(feature = "observability")]
+            observability: None,
         }
+    }
+
+    /// Turns on logs, EMF metrics and X-Ray tracing for every invocation (each piece as
+    /// `observability` was configured; `Observability::from_env()` reads the Powertools and
+    /// Lambda variables). The `tracing` subscriber is installed separately
+    /// (`Observability::install`), once per process.
+    #[cfg(feature = "observability")]
+    pub fn observability(mut self, observability: lift_observability::Observability) -> Self {
+        self.observability = Some(observability);
+        self
     }
 
     /// Adds an HTTP route (axum path syntax: `/hello/{name}`, `/files/{*rest}`).
@@ -255,6 +270,12 @@ impl App {
     /// Finishes the app: installs the 404/405 fallbacks and the body limit.
     pub fn build(self) -> Lift {
         let finish = |r: Router| {
+            // `route_layer` refuses a router without routes.
+            let r = if r.has_routes() {
+                r.route_layer(RouteCaptureLayer)
+            } else {
+                r
+            };
             r.fallback(|| async { Error::not_found() })
                 .method_not_allowed_fallback(|| async { Error::method_not_allowed() })
                 .layer(DefaultBodyLimit::max(self.body_limit))
@@ -264,6 +285,8 @@ impl App {
                 router: finish(self.router),
                 websocket: finish(self.websocket),
                 events: self.events,
+                #[cfg(feature = "observability")]
+                observability: self.observability,
             }),
         }
     }
@@ -281,6 +304,8 @@ struct Shared {
     router: Router,
     websocket: Router,
     events: EventRoutes,
+    #[cfg(feature = "observability")]
+    observability: Option<lift_observability::Observability>,
 }
 
 /// A built Lift function. Cheap to clone; every clone serves the same routes.
@@ -305,8 +330,36 @@ impl Lift {
     }
 
     /// Like [`invoke`](Self::invoke) with a context built by the caller (tests, custom runtimes).
-    pub async fn invoke_with(&self, json: &str, ctx: Context) -> Result<Output, lambda_runtime::Diagnostic> {
-        let fut = self.dispatch(json, &ctx);
+    pub async fn invoke_with(&self, json: &str, mut ctx: Context) -> Result<Output, lambda_runtime::Diagnostic> {
+        // HTTP events are decoded before the observability scope opens, so the scope knows the
+        // correlation id (a request header) from its first log line.
+        let prepared = match detect(json) {
+            Ok(kind) if kind.is_http() => Prepared::Http(kind, convert::decode(kind, json)),
+            Ok(kind) => Prepared::Event(kind),
+            Err(e) => Prepared::Malformed(e),
+        };
+        if let Prepared::Http(_, Ok((_, req))) = &prepared {
+            ctx.set_correlation_from(req.headers(), self.correlation_header());
+        }
+        let scope = self.open_scope(&mut ctx);
+        let fut = self.run_guarded(prepared, json, &ctx);
+        let result = match &scope {
+            Some(scope) => scope.instrument(fut).await,
+            None => fut.await,
+        };
+        if let Some(scope) = scope {
+            scope.finish(&result);
+        }
+        result.map(|(out, _)| out)
+    }
+
+    async fn run_guarded(
+        &self,
+        prepared: Prepared,
+        json: &str,
+        ctx: &Context,
+    ) -> Result<(Output, Route), lambda_runtime::Diagnostic> {
+        let fut = self.dispatch(prepared, json, ctx);
         match AssertUnwindSafe(fut).catch_unwind().await {
             Ok(Ok(out)) => Ok(out),
             Ok(Err(err)) => {
@@ -323,14 +376,16 @@ impl Lift {
         }
     }
 
-    async fn dispatch(&self, json: &str, ctx: &Context) -> Result<Output, Error> {
-        let kind = detect(json)
-            .map_err(|e| Error::bad_request(code::MALFORMED_JSON, "the event is not valid JSON").with_source(e))?;
-        let events = &self.inner.events;
-        match kind {
-            EventKind::ApiGatewayV1 | EventKind::ApiGatewayV2 | EventKind::Alb | EventKind::WebSocket => {
-                Ok(self.http_event(kind, json, ctx).await)
+    async fn dispatch(&self, prepared: Prepared, json: &str, ctx: &Context) -> Result<(Output, Route), Error> {
+        let kind = match prepared {
+            Prepared::Http(kind, decoded) => return Ok(self.http_event(kind, decoded, ctx).await),
+            Prepared::Event(kind) => kind,
+            Prepared::Malformed(e) => {
+                return Err(Error::bad_request(code::MALFORMED_JSON, "the event is not valid JSON").with_source(e))
             }
+        };
+        let events = &self.inner.events;
+        let out = match kind {
             EventKind::Sqs => events.sqs(ctx, json).await,
             EventKind::Sns => events.sns(ctx, json).await,
             EventKind::S3 => events.s3(ctx, json).await,
@@ -344,11 +399,17 @@ impl Lift {
                     "the event's shape matches no event source Lift knows and no fallback handler is set",
                 )),
             },
-        }
+        };
+        out.map(|o| (o, Route::Source(kind.as_str())))
     }
 
-    async fn http_event(&self, kind: EventKind, json: &str, ctx: &Context) -> Output {
-        let (origin, req) = match convert::decode(kind, json) {
+    async fn http_event(
+        &self,
+        kind: EventKind,
+        decoded: Result<(Origin, http::Request<Body>), Error>,
+        ctx: &Context,
+    ) -> (Output, Route) {
+        let (origin, req) = match decoded {
             Ok(v) => v,
             Err(err) => {
                 let origin = match kind {
@@ -359,8 +420,8 @@ impl Lift {
                 };
                 tracing::warn!(error = %err, "HTTP event could not be decoded");
                 let mut res = err.into_response();
-                finalize(&mut res, ctx);
-                return Output(Inner::Http(convert::encode(origin, res).await));
+                self.finalize(&mut res, ctx);
+                return (Output(Inner::Http(convert::encode(origin, res).await)), Route::None);
             }
         };
         let router = if origin == Origin::WebSocket {
@@ -368,13 +429,87 @@ impl Lift {
         } else {
             &self.inner.router
         };
-        let res = serve(router, req, ctx).await;
-        Output(Inner::Http(convert::encode(origin, res).await))
+        let mut res = serve(router, req, ctx).await;
+        self.finalize(&mut res, ctx);
+        let route = res
+            .extensions_mut()
+            .remove::<MatchedPath>()
+            .map_or(Route::None, Route::Http);
+        (Output(Inner::Http(convert::encode(origin, res).await)), route)
     }
 
-    /// Serves a plain HTTP request through the HTTP routes (the local server's path).
-    pub async fn serve_http(&self, req: http::Request<Body>, ctx: Context) -> Response {
-        serve(&self.inner.router, req, &ctx).await
+    /// Serves a plain HTTP request through the HTTP routes (the local server's path), inside
+    /// its own observability scope.
+    pub async fn serve_http(&self, req: http::Request<Body>, mut ctx: Context) -> Response {
+        ctx.set_correlation_from(req.headers(), self.correlation_header());
+        let scope = self.open_scope(&mut ctx);
+        let fut = async {
+            let mut res = serve(&self.inner.router, req, &ctx).await;
+            self.finalize(&mut res, &ctx);
+            res
+        };
+        let mut res = match &scope {
+            Some(scope) => scope.instrument(fut).await,
+            None => fut.await,
+        };
+        if let Some(scope) = scope {
+            let route = res
+                .extensions_mut()
+                .remove::<MatchedPath>()
+                .map_or(Route::None, Route::Http);
+            scope.finish_http(
+                res.status().as_u16(),
+                res.extensions().get::<ErrorCode>().map(|c| c.0.as_str()),
+                &route,
+            );
+        }
+        res
+    }
+
+    fn correlation_header(&self) -> &str {
+        #[cfg(feature = "observability")]
+        if let Some(obs) = &self.inner.observability {
+            return obs.correlation_header();
+        }
+        DEFAULT_CORRELATION_HEADER
+    }
+
+    /// Opens the invocation's observability scope, if observability is on, and gives the
+    /// handler its metrics handle through the context.
+    fn open_scope(&self, ctx: &mut Context) -> Option<Scope> {
+        #[cfg(feature = "observability")]
+        if let Some(obs) = &self.inner.observability {
+            let inv = obs.start(lift_observability::InvocationMeta {
+                request_id: ctx.request_id(),
+                function_arn: ctx.function_arn(),
+                trace_header: ctx.trace_header(),
+                cold_start: ctx.cold_start(),
+                correlation_id: ctx.correlation_id(),
+                tenant_id: ctx.tenant(),
+            });
+            ctx.extensions_mut().insert(inv.metrics());
+            return Some(Scope(inv));
+        }
+        let _ = ctx;
+        None
+    }
+
+    /// Adds `x-request-id` and echoes the correlation id; renders Lift errors with the
+    /// request id.
+    fn finalize(&self, res: &mut Response, ctx: &Context) {
+        finalize(res, ctx);
+        let headers = res.headers_mut();
+        if let Ok(v) = http::HeaderValue::from_str(ctx.request_id()) {
+            headers.insert(X_REQUEST_ID, v);
+        }
+        if let Some(id) = ctx.correlation_id() {
+            if let (Ok(name), Ok(v)) = (
+                http::HeaderName::from_bytes(self.correlation_header().as_bytes()),
+                http::HeaderValue::from_str(id),
+            ) {
+                headers.insert(name, v);
+            }
+        }
     }
 
     /// Runs the function; see [`App::run`].
@@ -399,7 +534,7 @@ async fn serve(router: &Router, mut req: http::Request<Body>, ctx: &Context) -> 
     }
     req.extensions_mut().insert(ctx.clone());
     let call = router.clone().oneshot(req);
-    let mut res = match AssertUnwindSafe(call).catch_unwind().await {
+    let res = match AssertUnwindSafe(call).catch_unwind().await {
         Ok(Ok(res)) => res,
         Ok(Err(never)) => match never {},
         Err(panic) => {
@@ -414,7 +549,6 @@ async fn serve(router: &Router, mut req: http::Request<Body>, ctx: &Context) -> 
             .into_response()
         }
     };
-    finalize(&mut res, ctx);
     res
 }
 
@@ -425,6 +559,168 @@ fn finalize(res: &mut Response, ctx: &Context) {
     if err.status().is_server_error() {
         tracing::error!(code = err.code(), error = %err, request_id = ctx.request_id(), "request failed");
     }
+    res.extensions_mut().insert(ErrorCode(err.code().to_owned()));
     *res.body_mut() = Body::from(err.body_json(Some(ctx.request_id())));
     res.headers_mut().remove(http::header::CONTENT_LENGTH);
+}
+
+const X_REQUEST_ID: http::HeaderName = http::HeaderName::from_static("x-request-id");
+
+/// The correlation header read (and echoed) when observability does not name another.
+pub const DEFAULT_CORRELATION_HEADER: &str = "x-correlation-id";
+
+/// The stable code of an error response, kept for the invocation's summary.
+#[derive(Clone, Debug)]
+struct ErrorCode(String);
+
+/// An event after detection (and, for HTTP, decoding).
+// Built and moved once per invocation; boxing the HTTP variant would only add an allocation.
+#[allow(clippy::large_enum_variant)]
+enum Prepared {
+    Http(EventKind, Result<(Origin, http::Request<Body>), Error>),
+    Event(EventKind),
+    Malformed(serde_json::Error),
+}
+
+/// What served the invocation, for logs, metrics and traces.
+enum Route {
+    Http(MatchedPath),
+    Source(&'static str),
+    None,
+}
+
+impl Route {
+    #[cfg_attr(not(feature = "observability"), allow(dead_code))]
+    fn as_str(&self) -> Option<&str> {
+        match self {
+            Route::Http(m) => Some(m.as_str()),
+            Route::Source(s) => Some(s),
+            Route::None => None,
+        }
+    }
+}
+
+/// One invocation's observability scope.
+#[cfg(feature = "observability")]
+struct Scope(lift_observability::Invocation);
+
+#[cfg(feature = "observability")]
+impl Scope {
+    fn instrument<F: std::future::Future>(&self, fut: F) -> impl std::future::Future<Output = F::Output> {
+        self.0.instrument(fut)
+    }
+
+    fn finish(self, result: &Result<(Output, Route), lambda_runtime::Diagnostic>) {
+        use lift_observability::Outcome;
+        match result {
+            Ok((out, route)) => {
+                let error = match out.status() {
+                    Some(s) if s >= 500 => Some("server_error"),
+                    _ => None,
+                };
+                self.0.finish(Outcome {
+                    status: out.status(),
+                    error,
+                    route: route.as_str(),
+                });
+            }
+            Err(diag) => self.0.finish(Outcome {
+                status: None,
+                error: Some(&diag.error_type),
+                route: None,
+            }),
+        }
+    }
+
+    fn finish_http(self, status: u16, code: Option<&str>, route: &Route) {
+        let error = if status >= 500 {
+            code.or(Some("server_error"))
+        } else {
+            None
+        };
+        self.0.finish(lift_observability::Outcome {
+            status: Some(status),
+            error,
+            route: route.as_str(),
+        });
+    }
+}
+
+/// Without observability there is no scope; these keep the call sites uniform.
+#[cfg(not(feature = "observability"))]
+struct Scope(std::convert::Infallible);
+
+#[cfg(not(feature = "observability"))]
+impl Scope {
+    fn instrument<F: std::future::Future>(&self, _fut: F) -> F {
+        match self.0 {}
+    }
+    fn finish(self, _: &Result<(Output, Route), lambda_runtime::Diagnostic>) {
+        match self.0 {}
+    }
+    fn finish_http(self, _: u16, _: Option<&str>, _: &Route) {
+        match self.0 {}
+    }
+}
+
+/// Copies the matched route pattern into the response, so the edge can report which route
+/// served the request (an `Arc` clone, no copy of the path).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct RouteCaptureLayer;
+
+impl<S> Layer<S> for RouteCaptureLayer {
+    type Service = RouteCapture<S>;
+    fn layer(&self, inner: S) -> Self::Service {
+        RouteCapture { inner }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct RouteCapture<S> {
+    inner: S,
+}
+
+impl<S> Service<http::Request<Body>> for RouteCapture<S>
+where
+    S: Service<http::Request<Body>, Response = Response>,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = RouteCaptureFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: http::Request<Body>) -> Self::Future {
+        let route = req.extensions().get::<MatchedPath>().cloned();
+        RouteCaptureFuture {
+            inner: self.inner.call(req),
+            route,
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    pub(crate) struct RouteCaptureFuture<F> {
+        #[pin]
+        inner: F,
+        route: Option<MatchedPath>,
+    }
+}
+
+impl<F, E> std::future::Future for RouteCaptureFuture<F>
+where
+    F: std::future::Future<Output = Result<Response, E>>,
+{
+    type Output = Result<Response, E>;
+
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
+        let this = self.project();
+        let mut res = std::task::ready!(this.inner.poll(cx));
+        if let (Ok(res), Some(route)) = (&mut res, this.route.take()) {
+            res.extensions_mut().insert(route);
+        }
+        std::task::Poll::Ready(res)
+    }
 }

@@ -23,6 +23,7 @@ pub struct Context {
     cold_start: bool,
     tenant: Option<Arc<str>>,
     principal: Option<Arc<Principal>>,
+    correlation_id: Option<Arc<str>>,
     extensions: http::Extensions,
 }
 
@@ -70,6 +71,7 @@ impl Context {
             cold_start,
             tenant,
             principal: None,
+            correlation_id: None,
             extensions: http::Extensions::new(),
         }
     }
@@ -106,6 +108,43 @@ impl Context {
     pub fn remaining(&self) -> Option<Duration> {
         self.deadline()
             .map(|d| d.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO))
+    }
+
+    /// The correlation id: the request's correlation header (`x-correlation-id` unless
+    /// observability names another), else none. Logs fall back to the request id.
+    pub fn correlation_id(&self) -> Option<&str> {
+        self.correlation_id.as_deref()
+    }
+
+    /// Sets the correlation id.
+    pub fn set_correlation_id(&mut self, id: impl Into<Arc<str>>) {
+        self.correlation_id = Some(id.into());
+    }
+
+    pub(crate) fn set_correlation_from(&mut self, headers: &http::HeaderMap, name: &str) {
+        if let Some(v) = headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| !v.is_empty())
+        {
+            self.correlation_id = Some(Arc::from(v));
+        }
+    }
+
+    /// The invocation's metrics (CloudWatch EMF, flushed once when the invocation ends). A
+    /// no-op handle when observability is off.
+    ///
+    /// ```
+    /// # fn handler(ctx: lift::Context) {
+    /// let _ = ctx.metrics().count("OrdersCreated", 1);
+    /// # }
+    /// ```
+    #[cfg(feature = "observability")]
+    pub fn metrics(&self) -> lift_observability::Metrics {
+        self.extensions
+            .get::<lift_observability::Metrics>()
+            .cloned()
+            .unwrap_or_else(lift_observability::Metrics::disabled)
     }
 
     /// The tenant this invocation acts for, once known (Lambda tenant isolation or tenant

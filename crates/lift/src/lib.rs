@@ -48,7 +48,7 @@ mod records;
 pub mod resilience;
 mod runtime;
 
-pub use crate::app::{App, Lift, DEFAULT_BODY_LIMIT};
+pub use crate::app::{App, Lift, DEFAULT_BODY_LIMIT, DEFAULT_CORRELATION_HEADER};
 pub use crate::context::{Context, Principal};
 pub use crate::error::{BoxError, Error};
 pub use crate::http::{validation_error, Json, ValidJson, WebSocket};
@@ -57,6 +57,9 @@ pub use crate::records::{
     DynamoDb, EventBridge, EventMatch, FifoMode, Glob, Kinesis, Message, RecordHandler, S3Match, Sns, Sqs,
 };
 pub use crate::runtime::run_lambda;
+
+#[cfg(feature = "observability")]
+pub use lift_observability as observability;
 
 /// Re-exports of the crates Lift builds on, so apps need not pin their versions.
 pub mod deps {

@@ -1,0 +1,569 @@
+//! Configuration: the builder, the environment variables it reads, and its errors.
+
+use std::fmt;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::Arc;
+
+use tracing_core::LevelFilter;
+
+use crate::redact::{Redactor, DEFAULT_REDACTED_KEYS};
+use crate::sink::{DatagramSink, LineSink, StdoutSink, UdpSink};
+use crate::stats::Counters;
+use crate::{json, Observability};
+
+/// The service name Powertools uses when none is configured.
+pub const DEFAULT_SERVICE: &str = "service_undefined";
+/// The default header the correlation id is read from.
+pub const DEFAULT_CORRELATION_HEADER: &str = "x-correlation-id";
+
+/// Why configuration failed. Raised by [`ObservabilityBuilder::build`] and
+/// [`Observability::from_env`]; never a panic.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A log level variable holds something other than TRACE, DEBUG, INFO, WARN, ERROR (or
+    /// Powertools' WARNING, CRITICAL, FATAL).
+    InvalidLogLevel {
+        /// The variable (or `"code"`).
+        source: &'static str,
+        /// The rejected value.
+        value: String,
+    },
+    /// `POWERTOOLS_LOGGER_SAMPLE_RATE` is not a number in `0.0..=1.0`.
+    InvalidSampleRate(String),
+    /// `AWS_LAMBDA_FUNCTION_MEMORY_SIZE` is not an integer.
+    InvalidMemorySize(String),
+    /// A boolean variable (`POWERTOOLS_*_DISABLED`) is not `true`/`false`/`1`/`0`.
+    InvalidBool {
+        /// The variable.
+        var: &'static str,
+        /// The rejected value.
+        value: String,
+    },
+    /// The metrics namespace or service name is empty or longer than 255 characters.
+    InvalidName {
+        /// What was being named.
+        what: &'static str,
+        /// The rejected value.
+        value: String,
+    },
+    /// `AWS_XRAY_DAEMON_ADDRESS` is malformed or does not resolve.
+    DaemonAddress {
+        /// The configured address.
+        value: String,
+        /// Why it was rejected.
+        reason: String,
+    },
+    /// The UDP socket for the daemon could not be opened.
+    Socket(std::io::Error),
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::InvalidLogLevel { source, value } => write!(
+                f,
+                "{source}: invalid log level {value:?} (expected TRACE, DEBUG, INFO, WARN or ERROR)"
+            ),
+            Self::InvalidSampleRate(v) => write!(
+                f,
+                "POWERTOOLS_LOGGER_SAMPLE_RATE: {v:?} is not a number between 0 and 1"
+            ),
+            Self::InvalidMemorySize(v) => {
+                write!(f, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE: {v:?} is not an integer")
+            }
+            Self::InvalidBool { var, value } => {
+                write!(f, "{var}: {value:?} is not a boolean (true/false/1/0)")
+            }
+            Self::InvalidName { what, value } => {
+                write!(f, "{what}: {value:?} must be 1 to 255 characters")
+            }
+            Self::DaemonAddress { value, reason } => {
+                write!(f, "AWS_XRAY_DAEMON_ADDRESS: {value:?}: {reason}")
+            }
+            Self::Socket(e) => write!(f, "cannot open UDP socket for the X-Ray daemon: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Socket(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// Parses a log level name as Lambda and Powertools spell them (case-insensitive).
+pub fn parse_level(value: &str) -> Option<LevelFilter> {
+    Some(match value.trim().to_ascii_uppercase().as_str() {
+        "TRACE" => LevelFilter::TRACE,
+        "DEBUG" => LevelFilter::DEBUG,
+        "INFO" => LevelFilter::INFO,
+        "WARN" | "WARNING" => LevelFilter::WARN,
+        "ERROR" | "CRITICAL" | "FATAL" => LevelFilter::ERROR,
+        "OFF" => LevelFilter::OFF,
+        _ => return None,
+    })
+}
+
+/// Settings that can come from code or from the environment.
+#[derive(Default, Clone)]
+struct Settings {
+    service: Option<String>,
+    namespace: Option<String>,
+    level: Option<LevelFilter>,
+    sample_rate: Option<f64>,
+    daemon_address: Option<String>,
+    function_name: Option<String>,
+    memory_size: Option<u32>,
+    metrics: Option<bool>,
+    tracing: Option<bool>,
+}
+
+/// Builds an [`Observability`]. Values set in code win over the environment, except the log
+/// level: Lambda's own `AWS_LAMBDA_LOG_LEVEL` wins over code, which wins over
+/// `POWERTOOLS_LOG_LEVEL` / `LOG_LEVEL`.
+#[must_use]
+pub struct ObservabilityBuilder {
+    code: Settings,
+    env: Settings,
+    lambda_level: Option<LevelFilter>,
+    redact: Vec<String>,
+    correlation_header: String,
+    logs: bool,
+    summary_log: bool,
+    summary_metrics: bool,
+    log_sink: Option<Arc<dyn LineSink>>,
+    emf_sink: Option<Arc<dyn LineSink>>,
+    xray_sink: Option<Arc<dyn DatagramSink>>,
+    annotation_keys: Vec<String>,
+}
+
+impl fmt::Debug for ObservabilityBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ObservabilityBuilder").finish_non_exhaustive()
+    }
+}
+
+impl Default for ObservabilityBuilder {
+    fn default() -> Self {
+        Self {
+            code: Settings::default(),
+            env: Settings::default(),
+            lambda_level: None,
+            redact: DEFAULT_REDACTED_KEYS.iter().map(|s| (*s).to_owned()).collect(),
+            correlation_header: DEFAULT_CORRELATION_HEADER.to_owned(),
+            logs: true,
+            summary_log: true,
+            summary_metrics: true,
+            log_sink: None,
+            emf_sink: None,
+            xray_sink: None,
+            annotation_keys: ["tenant_id", "cold_start", "service", "route"]
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
+        }
+    }
+}
+
+impl ObservabilityBuilder {
+    /// Reads the process environment (see [`Self::with_env_from`] for the variables).
+    pub fn with_env(self) -> Result<Self, ConfigError> {
+        self.with_env_from(|k| std::env::var(k).ok())
+    }
+
+    /// Reads configuration through `lookup` (tests pass a map instead of the process env):
+    /// `POWERTOOLS_SERVICE_NAME`, `POWERTOOLS_METRICS_NAMESPACE`, `AWS_LAMBDA_LOG_LEVEL`,
+    /// `POWERTOOLS_LOG_LEVEL`, `LOG_LEVEL`, `POWERTOOLS_LOGGER_SAMPLE_RATE`,
+    /// `POWERTOOLS_METRICS_DISABLED`, `POWERTOOLS_TRACE_DISABLED`, `AWS_XRAY_DAEMON_ADDRESS`,
+    /// `AWS_LAMBDA_FUNCTION_NAME`, `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`.
+    pub fn with_env_from(mut self, lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |k: &str| lookup(k).filter(|v| !v.trim().is_empty());
+        let level = |var: &'static str| -> Result<Option<LevelFilter>, ConfigError> {
+            match get(var) {
+                None => Ok(None),
+                Some(v) => parse_level(&v)
+                    .map(Some)
+                    .ok_or(ConfigError::InvalidLogLevel { source: var, value: v }),
+            }
+        };
+        self.lambda_level = level("AWS_LAMBDA_LOG_LEVEL")?;
+        self.env.level = match level("POWERTOOLS_LOG_LEVEL")? {
+            Some(l) => Some(l),
+            None => level("LOG_LEVEL")?,
+        };
+        self.env.service = get("POWERTOOLS_SERVICE_NAME");
+        self.env.namespace = get("POWERTOOLS_METRICS_NAMESPACE");
+        if let Some(v) = get("POWERTOOLS_LOGGER_SAMPLE_RATE") {
+            let rate: f64 = v
+                .trim()
+                .parse()
+                .map_err(|_| ConfigError::InvalidSampleRate(v.clone()))?;
+            if !(0.0..=1.0).contains(&rate) {
+                return Err(ConfigError::InvalidSampleRate(v));
+            }
+            self.env.sample_rate = Some(rate);
+        }
+        let flag = |var: &'static str| -> Result<Option<bool>, ConfigError> {
+            match get(var) {
+                None => Ok(None),
+                Some(v) => match v.trim().to_ascii_lowercase().as_str() {
+                    "true" | "1" | "yes" => Ok(Some(true)),
+                    "false" | "0" | "no" => Ok(Some(false)),
+                    _ => Err(ConfigError::InvalidBool { var, value: v }),
+                },
+            }
+        };
+        self.env.metrics = flag("POWERTOOLS_METRICS_DISABLED")?.map(|d| !d);
+        self.env.tracing = flag("POWERTOOLS_TRACE_DISABLED")?.map(|d| !d);
+        self.env.daemon_address = get("AWS_XRAY_DAEMON_ADDRESS");
+        self.env.function_name = get("AWS_LAMBDA_FUNCTION_NAME");
+        if let Some(v) = get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE") {
+            self.env.memory_size = Some(v.trim().parse().map_err(|_| ConfigError::InvalidMemorySize(v))?);
+        }
+        Ok(self)
+    }
+
+    /// The `service` key of logs and the default `service` dimension.
+    pub fn service(mut self, name: impl Into<String>) -> Self {
+        self.code.service = Some(name.into());
+        self
+    }
+
+    /// The EMF namespace (default: the service name).
+    pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
+        self.code.namespace = Some(namespace.into());
+        self
+    }
+
+    /// The log level set in code (overridden by `AWS_LAMBDA_LOG_LEVEL`).
+    pub fn log_level(mut self, level: LevelFilter) -> Self {
+        self.code.level = Some(level);
+        self
+    }
+
+    /// The fraction of invocations (0.0..=1.0) logged at DEBUG regardless of the level.
+    pub fn sample_rate(mut self, rate: f64) -> Self {
+        self.code.sample_rate = Some(rate);
+        self
+    }
+
+    /// Replaces the redacted field names (default [`DEFAULT_REDACTED_KEYS`]).
+    pub fn redact_keys<I, S>(mut self, keys: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.redact = keys.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Adds one redacted field name.
+    pub fn redact_key(mut self, key: impl Into<String>) -> Self {
+        self.redact.push(key.into());
+        self
+    }
+
+    /// The request header the core reads the correlation id from (default `x-correlation-id`).
+    pub fn correlation_header(mut self, name: impl Into<String>) -> Self {
+        self.correlation_header = name.into().to_ascii_lowercase();
+        self
+    }
+
+    /// Span field names that become X-Ray annotations (default `tenant_id`, `cold_start`,
+    /// `service`, `route`); other fields become metadata.
+    pub fn annotation_keys<I, S>(mut self, keys: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.annotation_keys = keys.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Turns JSON logs on or off.
+    pub fn logs(mut self, on: bool) -> Self {
+        self.logs = on;
+        self
+    }
+
+    /// Turns EMF metrics on or off.
+    pub fn metrics(mut self, on: bool) -> Self {
+        self.code.metrics = Some(on);
+        self
+    }
+
+    /// Turns X-Ray subsegments on or off (they also need a daemon address or sink).
+    pub fn tracing(mut self, on: bool) -> Self {
+        self.code.tracing = Some(on);
+        self
+    }
+
+    /// Whether [`crate::Invocation::finish`] writes one summary log line (default on).
+    pub fn summary_log(mut self, on: bool) -> Self {
+        self.summary_log = on;
+        self
+    }
+
+    /// Whether [`crate::Invocation::finish`] records `Latency` and `Errors` metrics (default on).
+    pub fn summary_metrics(mut self, on: bool) -> Self {
+        self.summary_metrics = on;
+        self
+    }
+
+    /// Where log lines go (default stdout).
+    pub fn log_sink(mut self, sink: impl LineSink) -> Self {
+        self.log_sink = Some(Arc::new(sink));
+        self
+    }
+
+    /// Where EMF documents go (default stdout).
+    pub fn emf_sink(mut self, sink: impl LineSink) -> Self {
+        self.emf_sink = Some(Arc::new(sink));
+        self
+    }
+
+    /// The X-Ray daemon address, `host:port` or `tcp:host:port udp:host:port`.
+    pub fn xray_daemon_address(mut self, addr: impl Into<String>) -> Self {
+        self.code.daemon_address = Some(addr.into());
+        self
+    }
+
+    /// Sends X-Ray datagrams to `sink` instead of a UDP socket.
+    pub fn xray_sink(mut self, sink: impl DatagramSink) -> Self {
+        self.xray_sink = Some(Arc::new(sink));
+        self
+    }
+
+    /// The function name logged as `function_name` (default `AWS_LAMBDA_FUNCTION_NAME`).
+    pub fn function_name(mut self, name: impl Into<String>) -> Self {
+        self.code.function_name = Some(name.into());
+        self
+    }
+
+    /// The memory size logged as `function_memory_size` (default `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`).
+    pub fn function_memory_size(mut self, mb: u32) -> Self {
+        self.code.memory_size = Some(mb);
+        self
+    }
+
+    /// Validates everything and opens the daemon socket.
+    pub fn build(self) -> Result<Observability, ConfigError> {
+        let (code, env) = (self.code, self.env);
+        let service = code
+            .service
+            .or(env.service)
+            .unwrap_or_else(|| DEFAULT_SERVICE.to_owned());
+        check_name("service name", &service)?;
+        let namespace = code.namespace.or(env.namespace).unwrap_or_else(|| service.clone());
+        check_name("POWERTOOLS_METRICS_NAMESPACE", &namespace)?;
+        let level = self
+            .lambda_level
+            .or(code.level)
+            .or(env.level)
+            .unwrap_or(LevelFilter::INFO);
+        let sample_rate = code.sample_rate.or(env.sample_rate).unwrap_or(0.0);
+        if !(0.0..=1.0).contains(&sample_rate) {
+            return Err(ConfigError::InvalidSampleRate(sample_rate.to_string()));
+        }
+        let function_name = code.function_name.or(env.function_name);
+        let memory_size = code.memory_size.or(env.memory_size);
+        let metrics = code.metrics.or(env.metrics).unwrap_or(true);
+        let tracing_on = code.tracing.or(env.tracing).unwrap_or(true);
+        let xray: Option<Arc<dyn DatagramSink>> = if !tracing_on {
+            None
+        } else if let Some(sink) = self.xray_sink {
+            Some(sink)
+        } else if let Some(addr) = code.daemon_address.or(env.daemon_address) {
+            let target = resolve_daemon(&addr)?;
+            Some(Arc::new(UdpSink::new(target).map_err(ConfigError::Socket)?))
+        } else {
+            None
+        };
+
+        let mut process_fragment = String::with_capacity(128);
+        json::write_key(&mut process_fragment, "service");
+        json::write_str(&mut process_fragment, &service);
+        let mut function_fragment = String::new();
+        if let Some(name) = &function_name {
+            json::write_key(&mut function_fragment, "function_name");
+            json::write_str(&mut function_fragment, name);
+        }
+        if let Some(mb) = memory_size {
+            json::write_key(&mut function_fragment, "function_memory_size");
+            json::write_u64(&mut function_fragment, u64::from(mb));
+        }
+        let sink_or_stdout = |s: Option<Arc<dyn LineSink>>| s.unwrap_or_else(|| Arc::new(StdoutSink));
+        Ok(Observability::from_inner(Inner {
+            service: service.into(),
+            namespace: namespace.into(),
+            level,
+            sample_rate,
+            redactor: Redactor::new(&self.redact),
+            correlation_header: self.correlation_header.into(),
+            annotation_keys: Redactor::new(&self.annotation_keys),
+            logs: self.logs,
+            metrics,
+            summary_log: self.summary_log,
+            summary_metrics: self.summary_metrics,
+            function_name: function_name.map(Into::into),
+            process_fragment: process_fragment.into(),
+            function_fragment: function_fragment.into(),
+            log_sink: sink_or_stdout(self.log_sink),
+            emf_sink: sink_or_stdout(self.emf_sink),
+            xray,
+            counters: Counters::default(),
+        }))
+    }
+}
+
+fn check_name(what: &'static str, value: &str) -> Result<(), ConfigError> {
+    if value.is_empty() || value.chars().count() > 255 {
+        return Err(ConfigError::InvalidName {
+            what,
+            value: value.to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// Resolves `host:port` or the daemon's two-address form `tcp:h:p udp:h:p` (UDP is used).
+pub(crate) fn resolve_daemon(value: &str) -> Result<SocketAddr, ConfigError> {
+    let err = |reason: String| ConfigError::DaemonAddress {
+        value: value.to_owned(),
+        reason,
+    };
+    let mut udp = None;
+    let parts: Vec<&str> = value.split_whitespace().collect();
+    if parts.len() == 1 && !parts[0].starts_with("tcp:") && !parts[0].starts_with("udp:") {
+        udp = Some(parts[0]);
+    } else {
+        for p in &parts {
+            if let Some(a) = p.strip_prefix("udp:") {
+                udp = Some(a);
+            } else if p.strip_prefix("tcp:").is_none() {
+                return Err(err(format!("unexpected part {p:?}")));
+            }
+        }
+    }
+    let addr = udp.ok_or_else(|| err("no udp address".into()))?;
+    let mut addrs = addr
+        .to_socket_addrs()
+        .map_err(|e| err(format!("does not resolve: {e}")))?;
+    addrs.next().ok_or_else(|| err("resolves to no address".into()))
+}
+
+/// Process-wide configuration shared by every invocation.
+pub(crate) struct Inner {
+    pub(crate) service: Box<str>,
+    pub(crate) namespace: Box<str>,
+    pub(crate) level: LevelFilter,
+    pub(crate) sample_rate: f64,
+    pub(crate) redactor: Redactor,
+    pub(crate) correlation_header: Box<str>,
+    pub(crate) annotation_keys: Redactor,
+    pub(crate) logs: bool,
+    pub(crate) metrics: bool,
+    pub(crate) summary_log: bool,
+    pub(crate) summary_metrics: bool,
+    pub(crate) function_name: Option<Box<str>>,
+    /// `,"service":"..."`
+    pub(crate) process_fragment: Box<str>,
+    /// `,"function_name":"...","function_memory_size":128` (may be empty)
+    pub(crate) function_fragment: Box<str>,
+    pub(crate) log_sink: Arc<dyn LineSink>,
+    pub(crate) emf_sink: Arc<dyn LineSink>,
+    pub(crate) xray: Option<Arc<dyn DatagramSink>>,
+    pub(crate) counters: Counters,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn lambda_level_wins_over_code_which_wins_over_powertools() {
+        let b = ObservabilityBuilder::default()
+            .log_level(LevelFilter::WARN)
+            .with_env_from(env(&[
+                ("AWS_LAMBDA_LOG_LEVEL", "debug"),
+                ("POWERTOOLS_LOG_LEVEL", "ERROR"),
+            ]))
+            .expect("env");
+        assert_eq!(b.build().expect("build").inner.level, LevelFilter::DEBUG);
+        let b = ObservabilityBuilder::default()
+            .log_level(LevelFilter::WARN)
+            .with_env_from(env(&[("POWERTOOLS_LOG_LEVEL", "ERROR")]))
+            .expect("env");
+        assert_eq!(b.build().expect("build").inner.level, LevelFilter::WARN);
+        let b = ObservabilityBuilder::default()
+            .with_env_from(env(&[("LOG_LEVEL", "critical")]))
+            .expect("env");
+        assert_eq!(b.build().expect("build").inner.level, LevelFilter::ERROR);
+    }
+
+    #[test]
+    fn bad_values_are_clear_errors() {
+        let e = ObservabilityBuilder::default()
+            .with_env_from(env(&[("POWERTOOLS_LOG_LEVEL", "loud")]))
+            .expect_err("error");
+        assert!(e.to_string().contains("POWERTOOLS_LOG_LEVEL"), "{e}");
+        let e = ObservabilityBuilder::default()
+            .with_env_from(env(&[("POWERTOOLS_LOGGER_SAMPLE_RATE", "1.5")]))
+            .expect_err("error");
+        assert!(matches!(e, ConfigError::InvalidSampleRate(_)));
+        let e = ObservabilityBuilder::default()
+            .xray_daemon_address("no-such-host.invalid:2000")
+            .build()
+            .expect_err("error");
+        assert!(e.to_string().contains("does not resolve"), "{e}");
+        let e = ObservabilityBuilder::default()
+            .xray_daemon_address("tcp:127.0.0.1:2000")
+            .build()
+            .expect_err("error");
+        assert!(e.to_string().contains("no udp address"), "{e}");
+    }
+
+    #[test]
+    fn daemon_address_forms() {
+        assert_eq!(
+            resolve_daemon("127.0.0.1:2000").expect("ok"),
+            "127.0.0.1:2000".parse::<SocketAddr>().expect("addr")
+        );
+        assert_eq!(
+            resolve_daemon("tcp:127.0.0.1:2000 udp:127.0.0.2:2001").expect("ok"),
+            "127.0.0.2:2001".parse::<SocketAddr>().expect("addr")
+        );
+    }
+
+    #[test]
+    fn env_defaults() {
+        let o = ObservabilityBuilder::default()
+            .with_env_from(env(&[
+                ("POWERTOOLS_SERVICE_NAME", "orders"),
+                ("AWS_LAMBDA_FUNCTION_NAME", "fn"),
+                ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256"),
+                ("POWERTOOLS_METRICS_DISABLED", "true"),
+            ]))
+            .expect("env")
+            .build()
+            .expect("build");
+        assert_eq!(&*o.inner.service, "orders");
+        assert_eq!(&*o.inner.namespace, "orders");
+        assert!(!o.inner.metrics);
+        assert!(o.inner.xray.is_none());
+        assert_eq!(
+            &*o.inner.function_fragment,
+            r#","function_name":"fn","function_memory_size":256"#
+        );
+    }
+}
