@@ -60,6 +60,7 @@ struct Pending {
     body: Bytes,
     deadline_ms: u64,
     trace_header: String,
+    tenant_id: Option<String>,
 }
 
 struct Shared {
@@ -139,6 +140,17 @@ impl RuntimeApiServer {
 
     /// Queues an invocation with the given time to deadline and trace header.
     pub fn invoke_with(&self, payload: impl Into<Bytes>, timeout: Duration, trace_header: String) -> Invocation {
+        self.invoke_for_tenant(payload, timeout, trace_header, None)
+    }
+
+    /// Queues an invocation of a tenant-isolated function (`Lambda-Runtime-Aws-Tenant-Id`).
+    pub fn invoke_for_tenant(
+        &self,
+        payload: impl Into<Bytes>,
+        timeout: Duration,
+        trace_header: String,
+        tenant_id: Option<String>,
+    ) -> Invocation {
         let request_id = uuid::Uuid::new_v4().to_string();
         let deadline = SystemTime::now() + timeout;
         let deadline_ms = deadline
@@ -152,6 +164,7 @@ impl RuntimeApiServer {
             body: payload.into(),
             deadline_ms,
             trace_header: trace_header.clone(),
+            tenant_id,
         });
         Invocation {
             request_id,
@@ -204,6 +217,9 @@ async fn next(State(s): State<Arc<Shared>>) -> Response {
     put("lambda-runtime-deadline-ms", &p.deadline_ms.to_string());
     put("lambda-runtime-invoked-function-arn", &s.function_arn);
     put("lambda-runtime-trace-id", &p.trace_header);
+    if let Some(t) = &p.tenant_id {
+        put("lambda-runtime-aws-tenant-id", t);
+    }
     put("content-type", "application/json");
     (StatusCode::OK, headers, p.body).into_response()
 }
