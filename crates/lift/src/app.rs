@@ -607,7 +607,10 @@ struct Scope(lift_observability::Invocation);
 #[cfg(feature = "observability")]
 impl Scope {
     fn instrument<F: std::future::Future>(&self, fut: F) -> impl std::future::Future<Output = F::Output> {
-        self.0.instrument(fut)
+        let fut = self.0.instrument(fut);
+        #[cfg(feature = "resilience")]
+        let fut = crate::resilience::INVOCATION_METRICS.scope(self.0.metrics(), fut);
+        fut
     }
 
     fn finish(self, result: &Result<(Output, Route), lambda_runtime::Diagnostic>) {

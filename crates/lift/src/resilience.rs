@@ -72,13 +72,18 @@ pub type DefaultStack = ResilienceStack<
     tower::layer::util::Identity,
 >;
 
-/// `lift-resilience`'s HTTP defaults ([`ResilienceStack::http`]) with one circuit breaker
+/// `lift-resilience`'s HTTP defaults ([`ResilienceStack::http`]) reporting to
+/// [`MetricsListener`], with one circuit breaker
 /// per route, so a failing route cannot open the circuit of healthy ones: rate limit 1000/s,
 /// adaptive (AIMD) load shedding, 64 concurrent calls, breaker on 5xx (last 20 calls, judged
 /// from 10, opens at 50 %, 5 s open, 3 trial calls), timeout 30 s or the invocation deadline
 /// minus 200 ms.
 pub fn default_stack() -> DefaultStack {
-    default_stack_with_listener(std::sync::Arc::new(NoopListener))
+    #[cfg(feature = "observability")]
+    let listener: std::sync::Arc<dyn ResilienceListener> = std::sync::Arc::new(MetricsListener);
+    #[cfg(not(feature = "observability"))]
+    let listener: std::sync::Arc<dyn ResilienceListener> = std::sync::Arc::new(NoopListener);
+    default_stack_with_listener(listener)
 }
 
 /// [`default_stack`] reporting every transition, rejection, shed and retry to `listener`.
@@ -367,5 +372,45 @@ where
                 }
             })
         })
+    }
+}
+
+#[cfg(feature = "observability")]
+tokio::task_local! {
+    /// The metrics of the invocation whose future is being polled.
+    pub(crate) static INVOCATION_METRICS: lift_observability::Metrics;
+}
+
+/// Counts resilience events in the current invocation's EMF document: `CircuitBreakerTransitions`,
+/// `CircuitBreakerRejections`, `BulkheadRejections`, `LoadShed`, `Retries`, `RetriesAbandoned`,
+/// `Timeouts`, `RateLimited`, and the adaptive limit as `ConcurrencyLimit`. Outside an observed
+/// invocation it does nothing. (Every event is also logged by `lift-resilience` through
+/// `tracing`, so it appears in the invocation's log lines.)
+#[cfg(feature = "observability")]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MetricsListener;
+
+#[cfg(feature = "observability")]
+impl ResilienceListener for MetricsListener {
+    fn on_event(&self, event: &ResilienceEvent<'_>) {
+        let _ = INVOCATION_METRICS.try_with(|m| {
+            let counted = match event {
+                ResilienceEvent::BreakerTransition { .. } => "CircuitBreakerTransitions",
+                ResilienceEvent::BreakerRejected { .. } => "CircuitBreakerRejections",
+                ResilienceEvent::BulkheadRejected { .. } => "BulkheadRejections",
+                ResilienceEvent::Shed { .. } => "LoadShed",
+                ResilienceEvent::Retry { .. } => "Retries",
+                ResilienceEvent::RetryAbandoned { .. } => "RetriesAbandoned",
+                ResilienceEvent::TimedOut { .. } => "Timeouts",
+                ResilienceEvent::RateLimited { .. } => "RateLimited",
+                ResilienceEvent::LimitChanged { to, .. } => {
+                    let _ = m.value("ConcurrencyLimit", *to as f64, lift_observability::Unit::Count);
+                    return;
+                }
+                #[allow(unreachable_patterns)]
+                _ => return,
+            };
+            let _ = m.count(counted, 1);
+        });
     }
 }

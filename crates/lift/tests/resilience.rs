@@ -85,3 +85,35 @@ async fn record_handlers_behind_layers_fail_records_with_the_rejection_code() {
     let out = c.invoke_json(events::sqs("refuse").message("{}").build()).await;
     assert_eq!(out["batchItemFailures"][0]["itemIdentifier"], "msg-0", "{out}");
 }
+
+#[tokio::test]
+async fn rejections_are_counted_in_the_invocation_metrics() {
+    use lift::observability::{CaptureSink, Observability};
+    let emf = CaptureSink::new();
+    let obs = Observability::builder()
+        .service("svc")
+        .log_sink(CaptureSink::new())
+        .emf_sink(emf.clone())
+        .build()
+        .unwrap();
+    let stack = ResilienceStack::new().rate_limit(
+        rate_limit::RateLimitLayer::new(rate_limit::per_second(1)).listener(lift::resilience::MetricsListener),
+    );
+    let lift = App::new()
+        .route("/x", get(|| async { "ok" }))
+        .resilience(stack)
+        .observability(obs)
+        .build();
+    let c = TestClient::new(lift);
+    let first = c.invoke_json(events::apigw_v2("GET", "/x").build()).await;
+    let second = c.invoke_json(events::apigw_v2("GET", "/x").build()).await;
+    assert_eq!(
+        (first["statusCode"].as_u64(), second["statusCode"].as_u64()),
+        (Some(200), Some(429))
+    );
+    let docs = emf.json_lines().unwrap();
+    let limited: Vec<&Value> = docs.iter().filter(|d| d.get("RateLimited").is_some()).collect();
+    assert_eq!(limited.len(), 1, "{docs:?}");
+    assert_eq!(limited[0]["RateLimited"], 1);
+    assert_eq!(limited[0]["status"], 429);
+}

@@ -26,14 +26,19 @@ struct Expected {
 }
 
 fn emf_validator() -> jsonschema::Validator {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../crates/lift-observability/tests/fixtures/emf-schema.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../crates/lift-observability/tests/fixtures/emf-schema.json"
+    );
     let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     jsonschema::validator_for(&schema).unwrap()
 }
 
 /// Kernel drops counted for a local UDP port (`/proc/net/udp`, last column).
 fn udp_drops(port: u16) -> usize {
-    let Ok(table) = std::fs::read_to_string("/proc/net/udp") else { return 0 };
+    let Ok(table) = std::fs::read_to_string("/proc/net/udp") else {
+        return 0;
+    };
     let want = format!(":{port:04X}");
     table
         .lines()
@@ -53,7 +58,9 @@ async fn run(concurrency: Option<u32>, orders: usize) {
         while let Ok(n) = udp.recv(&mut buf) {
             assert!(n <= 64_000, "datagram of {n} bytes");
             let text = String::from_utf8(buf[..n].to_vec()).unwrap();
-            let body = text.strip_prefix(DAEMON_HEADER).unwrap_or_else(|| panic!("no daemon header: {text}"));
+            let body = text
+                .strip_prefix(DAEMON_HEADER)
+                .unwrap_or_else(|| panic!("no daemon header: {text}"));
             docs.push(serde_json::from_str::<Value>(body).unwrap());
         }
         docs
@@ -94,7 +101,13 @@ async fn run(concurrency: Option<u32>, orders: usize) {
         let header = format!("Root={root};Parent={parent};Sampled=1");
         let tenant = format!("tenant-{}", i % 3);
         let (payload, item) = if i % 4 == 3 {
-            (events::sqs("orders").message(json!({"n": i}).to_string()).build().to_string(), None)
+            (
+                events::sqs("orders")
+                    .message(json!({"n": i}).to_string())
+                    .build()
+                    .to_string(),
+                None,
+            )
         } else {
             let item = format!("item-{i}");
             (
@@ -107,7 +120,13 @@ async fn run(concurrency: Option<u32>, orders: usize) {
             )
         };
         let inv = server.invoke_for_tenant(payload, Duration::from_secs(30), header, Some(tenant.clone()));
-        expected.push(Expected { request_id: inv.request_id.clone(), root, parent, tenant, item });
+        expected.push(Expected {
+            request_id: inv.request_id.clone(),
+            root,
+            parent,
+            tenant,
+            item,
+        });
         pending.push(inv);
     }
     for inv in pending {
@@ -141,8 +160,12 @@ async fn run(concurrency: Option<u32>, orders: usize) {
                 assert!(v.get("OrdersCreated").is_none(), "ColdStart shares its document: {v}");
                 continue;
             }
-            let id = v["function_request_id"].as_str().unwrap_or_else(|| panic!("EMF without request id: {v}"));
-            let e = by_id.get(id).unwrap_or_else(|| panic!("EMF of an unknown invocation: {v}"));
+            let id = v["function_request_id"]
+                .as_str()
+                .unwrap_or_else(|| panic!("EMF without request id: {v}"));
+            let e = by_id
+                .get(id)
+                .unwrap_or_else(|| panic!("EMF of an unknown invocation: {v}"));
             assert_eq!(v["xray_trace_id"], e.root, "{v}");
             assert_eq!(v["tenant_id"], e.tenant, "{v}");
             if let Some(n) = v.get("OrdersCreated") {
@@ -154,20 +177,31 @@ async fn run(concurrency: Option<u32>, orders: usize) {
         for key in ["level", "message", "timestamp", "service"] {
             assert!(v.get(key).is_some(), "log line without {key}: {v}");
         }
-        let Some(id) = v["function_request_id"].as_str() else { continue };
-        let e = by_id.get(id).unwrap_or_else(|| panic!("log line of an unknown invocation: {v}"));
+        let Some(id) = v["function_request_id"].as_str() else {
+            continue;
+        };
+        let e = by_id
+            .get(id)
+            .unwrap_or_else(|| panic!("log line of an unknown invocation: {v}"));
         assert_eq!(v["service"], "shop");
         assert_eq!(v["function_name"], "quickstart", "{v}");
         assert_eq!(v["function_memory_size"], 256, "{v}");
         assert_eq!(v["xray_trace_id"], e.root, "{v}");
         assert_eq!(v["tenant_id"], e.tenant, "{v}");
         if let Some(item) = v.get("item") {
-            assert_eq!(Some(item.as_str().unwrap()), e.item.as_deref(), "another invocation's field: {v}");
+            assert_eq!(
+                Some(item.as_str().unwrap()),
+                e.item.as_deref(),
+                "another invocation's field: {v}"
+            );
         }
         if e.item.is_some() {
             let n = e.request_id.len(); // correlation id came from the request header
             assert!(n > 0);
-            assert!(v["correlation_id"].as_str().is_some_and(|c| c.starts_with("corr-")), "{v}");
+            assert!(
+                v["correlation_id"].as_str().is_some_and(|c| c.starts_with("corr-")),
+                "{v}"
+            );
         } else {
             assert_eq!(v["correlation_id"], e.request_id, "falls back to the request id: {v}");
         }
@@ -180,12 +214,25 @@ async fn run(concurrency: Option<u32>, orders: usize) {
             assert_eq!(v["route"], route, "{v}");
         }
     }
-    assert_eq!(cold_ids.len(), 1, "exactly one invocation is the cold start: {cold_ids:?}");
+    assert_eq!(
+        cold_ids.len(),
+        1,
+        "exactly one invocation is the cold start: {cold_ids:?}"
+    );
     assert_eq!(cold_start_docs, 1, "ColdStart is emitted once");
     for e in &expected {
-        assert_eq!(summaries.get(&e.request_id), Some(&1), "one summary line per invocation");
+        assert_eq!(
+            summaries.get(&e.request_id),
+            Some(&1),
+            "one summary line per invocation"
+        );
         if e.item.is_some() {
-            assert_eq!(orders_created.get(&e.request_id), Some(&1.0), "OrdersCreated of {}", e.request_id);
+            assert_eq!(
+                orders_created.get(&e.request_id),
+                Some(&1.0),
+                "OrdersCreated of {}",
+                e.request_id
+            );
         }
     }
 
@@ -199,14 +246,20 @@ async fn run(concurrency: Option<u32>, orders: usize) {
         };
         for sub in subsegments {
             let root = sub["trace_id"].as_str().unwrap_or_else(|| panic!("no trace_id: {sub}"));
-            let e = by_root.get(root).unwrap_or_else(|| panic!("subsegment of an unknown trace: {sub}"));
+            let e = by_root
+                .get(root)
+                .unwrap_or_else(|| panic!("subsegment of an unknown trace: {sub}"));
             assert_eq!(sub["parent_id"], e.parent, "{sub}");
             assert_eq!(sub["type"], "subsegment", "{sub}");
             assert_eq!(sub["annotations"]["tenant_id"], e.tenant, "{sub}");
             seen.insert(root.to_owned());
         }
     }
-    assert_eq!(seen.len() + drops, expected.len(), "one X-Ray document per sampled invocation (drops: {drops})");
+    assert_eq!(
+        seen.len() + drops,
+        expected.len(),
+        "one X-Ray document per sampled invocation (drops: {drops})"
+    );
     eprintln!(
         "checked {} log/EMF lines, {} summaries, {} OrdersCreated, {} X-Ray documents ({drops} dropped by the kernel)",
         stdout.lines().count(),
