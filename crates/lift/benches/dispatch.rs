@@ -61,6 +61,28 @@ fn bench(c: &mut Criterion) {
             black_box(out.to_json())
         })
     });
+    // The same GET through the whole stack: default resilience layers and observability
+    // (one log line, one EMF flush, one X-Ray subsegment) into sinks that discard, so the
+    // difference to the bare GET is the stack's own cost.
+    let obs = lift::observability::Observability::builder()
+        .service("bench")
+        .log_sink(lift::observability::NullSink)
+        .emf_sink(lift::observability::NullSink)
+        .xray_sink(lift::observability::NullSink)
+        .build()
+        .expect("observability");
+    let _ = obs.install();
+    let full = App::new()
+        .route("/hello/{name}", get(hello))
+        .resilience(lift::resilience::default_stack())
+        .observability(obs)
+        .build();
+    g.bench_function("apigw_v2_get_full_stack", |b| {
+        b.to_async(&rt).iter(|| async {
+            let out = full.invoke(black_box(&v2), lambda_ctx.clone()).await.expect("response");
+            black_box(out.to_json())
+        })
+    });
     g.finish();
 }
 
