@@ -51,6 +51,7 @@
 pub mod bulkhead;
 pub mod circuit_breaker;
 mod classify;
+mod clock;
 mod deadline;
 mod event;
 mod key;

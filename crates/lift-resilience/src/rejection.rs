@@ -95,7 +95,7 @@ fn direct(e: &(dyn Error + 'static)) -> Option<Rejection> {
 }
 
 /// Whole seconds, rounded up (a client told "0" would retry at once).
-fn ceil_secs(d: Duration) -> u64 {
+pub(crate) fn ceil_secs(d: Duration) -> u64 {
     d.as_secs() + u64::from(d.subsec_nanos() > 0)
 }
 

@@ -65,7 +65,9 @@ impl ResilienceStack<Identity, Identity, Identity, Identity, Identity, Identity>
 impl HttpStack {
     /// Defaults for an `http::Request`/`http::Response` service (axum `Router`, a Lift route):
     ///
-    /// * rate limit: 1000 requests per second, global;
+    /// * rate limit: 1000 requests per second, global (admitted responses are left as they
+    ///   are; for `RateLimit-*` headers on them, replace the slot with
+    ///   `.rate_limit(RateLimitLayer::new(quota).http_headers())`);
     /// * load shed: adaptive AIMD limit (Netflix defaults: 20 → 200);
     /// * bulkhead: 64 concurrent calls, global, no wait;
     /// * circuit breaker: global, 5xx and errors fail; window of the last 20 calls, judged from

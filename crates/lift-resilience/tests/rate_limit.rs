@@ -102,3 +102,55 @@ async fn asynchronous_store_failing_open_or_closed() {
     let err = closed.ready().await.unwrap().call(()).await.unwrap_err();
     assert_eq!(err.to_string(), "store unavailable");
 }
+
+#[tokio::test(start_paused = true)]
+async fn admitted_http_responses_carry_ratelimit_headers() {
+    let app = service_fn(|_: http::Request<()>| async { Ok::<_, BoxError>(http::Response::new(())) });
+    let mut s = RateLimitLayer::new(per_second(3)).http_headers().layer(app);
+    let req = || http::Request::new(());
+    let res = s.ready().await.unwrap().call(req()).await.unwrap();
+    let h = res.headers();
+    assert_eq!(h["ratelimit-limit"], "3");
+    assert_eq!(h["ratelimit-remaining"], "2");
+    // One cell used, refilled in a third of a second: rounded up to 1 s.
+    assert_eq!(h["ratelimit-reset"], "1");
+    let res = s.ready().await.unwrap().call(req()).await.unwrap();
+    assert_eq!(res.headers()["ratelimit-remaining"], "1");
+
+    // Without `http_headers` the response is untouched.
+    let app = service_fn(|_: http::Request<()>| async { Ok::<_, BoxError>(http::Response::new(())) });
+    let mut plain = RateLimitLayer::new(per_second(3)).layer(app);
+    let res = plain.ready().await.unwrap().call(req()).await.unwrap();
+    assert!(res.headers().is_empty());
+}
+
+#[derive(Clone)]
+struct AsyncStore;
+
+impl RateLimitStore<()> for AsyncStore {
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Decision, BoxError>> + Send>>;
+    fn check(&self, _key: &()) -> Self::Future {
+        Box::pin(async {
+            tokio::task::yield_now().await;
+            Ok(Decision::new(true, 50, 7, Duration::from_millis(1500), None))
+        })
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn headers_from_an_asynchronous_store() {
+    let app = service_fn(|_: http::Request<()>| async { Ok::<_, BoxError>(http::Response::new(())) });
+    let mut s = RateLimitLayer::with_store::<http::Request<()>, _, _>(lift_resilience::Global, AsyncStore)
+        .http_headers()
+        .layer(app);
+    let res = s.ready().await.unwrap().call(http::Request::new(())).await.unwrap();
+    let h = res.headers();
+    assert_eq!(
+        (&h["ratelimit-limit"], &h["ratelimit-remaining"], &h["ratelimit-reset"]),
+        (
+            &"50".parse::<http::HeaderValue>().unwrap(),
+            &"7".parse::<http::HeaderValue>().unwrap(),
+            &"2".parse::<http::HeaderValue>().unwrap()
+        )
+    );
+}

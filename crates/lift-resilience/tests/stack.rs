@@ -53,3 +53,20 @@ async fn stack_timeout_maps_to_504() {
     let err = svc.ready().await.unwrap().call(r).await.unwrap_err();
     assert_eq!(rejection(&*err).unwrap().status, 504);
 }
+
+#[tokio::test(start_paused = true)]
+async fn http_stack_with_ratelimit_headers() {
+    use lift_resilience::rate_limit::per_second;
+    use lift_resilience::RateLimitLayer;
+    let app = service_fn(|_req: http::Request<()>| async move { Ok::<_, Infallible>(http::Response::new(())) });
+    let stack = ResilienceStack::http().rate_limit(RateLimitLayer::new(per_second(1000)).http_headers());
+    let mut svc = stack.layer(app);
+    let res = svc.ready().await.unwrap().call(http::Request::new(())).await.unwrap();
+    assert_eq!(res.headers()["ratelimit-limit"], "1000");
+    assert_eq!(res.headers()["ratelimit-remaining"], "999");
+    // The default stack leaves responses alone.
+    let app = service_fn(|_req: http::Request<()>| async move { Ok::<_, Infallible>(http::Response::new(())) });
+    let mut plain = ResilienceStack::http().layer(app);
+    let res = plain.ready().await.unwrap().call(http::Request::new(())).await.unwrap();
+    assert!(res.headers().get("ratelimit-limit").is_none());
+}

@@ -16,16 +16,24 @@ type Acquire = Pin<Box<dyn Future<Output = bool> + Send>>;
 
 pin_project! {
     /// Response future of [`Bulkhead`](super::Bulkhead).
-    #[project = Proj]
-    #[allow(missing_docs)]
-    #[project_replace = ProjReplace]
-    pub enum ResponseFuture<S, Req, K>
+    pub struct ResponseFuture<S, Req, K>
     where
         S: Service<Req>,
     {
-        /// Holding a permit, running the call.
+        #[pin]
+        kind: Kind<S, Req, K>,
+    }
+}
+
+pin_project! {
+    #[project = Proj]
+    enum Kind<S, Req, K>
+    where
+        S: Service<Req>,
+    {
+        // Holding a permit, running the call.
         Called { #[pin] fut: S::Future, permit: Permit<K> },
-        /// Waiting for a permit (boxed: only on the slow path).
+        // Waiting for a permit (boxed: only on the slow path).
         Waiting {
             acquire: Acquire,
             cell: Arc<Cell<K>>,
@@ -34,7 +42,7 @@ pin_project! {
             started: Instant,
             telemetry: Telemetry,
         },
-        /// Rejected without calling.
+        // Rejected without calling.
         Rejected { err: Option<BoxError> },
     }
 }
@@ -51,11 +59,15 @@ where
     K: Send + Sync + 'static,
 {
     pub(super) fn called(fut: S::Future, permit: Permit<K>) -> Self {
-        Self::Called { fut, permit }
+        Self {
+            kind: Kind::Called { fut, permit },
+        }
     }
 
     pub(super) fn rejected(err: BoxError) -> Self {
-        Self::Rejected { err: Some(err) }
+        Self {
+            kind: Kind::Rejected { err: Some(err) },
+        }
     }
 
     pub(super) fn waiting(cell: Arc<Cell<K>>, max_wait: Duration, svc: S, req: Req, telemetry: Telemetry) -> Self {
@@ -71,13 +83,15 @@ where
                 _ => false,
             }
         });
-        Self::Waiting {
-            acquire,
-            cell,
-            svc,
-            req: Some(req),
-            started: Instant::now(),
-            telemetry,
+        Self {
+            kind: Kind::Waiting {
+                acquire,
+                cell,
+                svc,
+                req: Some(req),
+                started: Instant::now(),
+                telemetry,
+            },
         }
     }
 }
@@ -90,9 +104,10 @@ where
 {
     type Output = Result<S::Response, BoxError>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut kind = self.project().kind;
         loop {
-            match self.as_mut().project() {
+            match kind.as_mut().project() {
                 Proj::Called { fut, .. } => return fut.poll(cx).map_err(Into::into),
                 Proj::Rejected { err } => {
                     return Poll::Ready(Err(err.take().unwrap_or_else(|| "polled after completion".into())))
@@ -111,7 +126,7 @@ where
                     };
                     if !acquired {
                         let err = cell.reject(telemetry, started.elapsed());
-                        self.set(Self::Rejected { err: Some(err) });
+                        kind.set(Kind::Rejected { err: Some(err) });
                         continue;
                     }
                     let permit = Permit(cell.clone());
@@ -120,7 +135,7 @@ where
                     };
                     // `svc` was driven to readiness by `Bulkhead::poll_ready` before `call`.
                     let fut = svc.call(req);
-                    self.set(Self::Called { fut, permit });
+                    kind.set(Kind::Called { fut, permit });
                 }
             }
         }

@@ -35,16 +35,26 @@ impl<K: std::fmt::Debug + 'static> Drop for Guard<K> {
 
 pin_project! {
     /// Response future of [`CircuitBreaker`](super::CircuitBreaker).
-    #[project = Proj]
-    #[allow(missing_docs)]
-    pub enum ResponseFuture<F, C, K, Res>
+    pub struct ResponseFuture<F, C, K, Res>
     where
         K: std::fmt::Debug,
         K: 'static,
     {
-        /// The call was admitted.
+        #[pin]
+        kind: Kind<F, C, K, Res>,
+    }
+}
+
+pin_project! {
+    #[project = Proj]
+    enum Kind<F, C, K, Res>
+    where
+        K: std::fmt::Debug,
+        K: 'static,
+    {
+        // The call was admitted.
         Called { #[pin] fut: F, guard: Guard<K>, classifier: C },
-        /// Rejected: the fallback's answer.
+        // Rejected: the fallback's answer.
         Ready { result: Option<Result<Res, BoxError>> },
     }
 }
@@ -57,19 +67,23 @@ impl<F, C, K: std::fmt::Debug + 'static, Res> std::fmt::Debug for ResponseFuture
 
 impl<F, C, K: std::fmt::Debug + 'static, Res> ResponseFuture<F, C, K, Res> {
     pub(super) fn called(fut: F, cell: Arc<Cell<K>>, permit: Permit, classifier: C) -> Self {
-        Self::Called {
-            fut,
-            guard: Guard {
-                cell,
-                permit,
-                done: false,
+        Self {
+            kind: Kind::Called {
+                fut,
+                guard: Guard {
+                    cell,
+                    permit,
+                    done: false,
+                },
+                classifier,
             },
-            classifier,
         }
     }
 
     pub(super) fn ready(result: Result<Res, BoxError>) -> Self {
-        Self::Ready { result: Some(result) }
+        Self {
+            kind: Kind::Ready { result: Some(result) },
+        }
     }
 }
 
@@ -84,7 +98,7 @@ where
 
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project() {
+        match self.project().kind.project() {
             Proj::Called { fut, guard, classifier } => {
                 let result = match fut.poll(cx) {
                     Poll::Pending => return Poll::Pending,

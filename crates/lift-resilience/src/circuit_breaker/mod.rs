@@ -33,10 +33,10 @@ pub use store::{BreakerStore, LocalStore, Transition};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use tokio::time::Instant;
 use tower::{BoxError, Service};
 
 use crate::classify::Classify;
+use crate::clock::{call_inner, Pass};
 use crate::{KeyFn, PartitionKey};
 use layer::Shared;
 
@@ -87,10 +87,14 @@ where
 
     #[inline]
     fn call(&mut self, req: Req) -> Self::Future {
+        let _pass = Pass::enter();
         let key = self.key_fn.key(&req);
         let cell = self.shared.partitions.get(&key);
-        match cell.try_acquire(Instant::now()) {
-            Ok(permit) => ResponseFuture::called(self.inner.call(req), cell, permit, self.classifier.clone()),
+        match cell.try_acquire(crate::clock::now()) {
+            Ok(permit) => {
+                let fut = call_inner(|| self.inner.call(req));
+                ResponseFuture::called(fut, cell, permit, self.classifier.clone())
+            }
             Err(open) => ResponseFuture::ready(self.fallback.fallback(req, open)),
         }
     }

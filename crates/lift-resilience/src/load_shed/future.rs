@@ -35,14 +35,20 @@ impl Drop for Guard {
 
 pin_project! {
     /// Response future of [`LoadShed`](super::LoadShed).
+    pub struct ResponseFuture<F> {
+        #[pin]
+        kind: Kind<F>,
+    }
+}
+
+pin_project! {
     #[project = Proj]
-    #[allow(missing_docs)]
-    pub enum ResponseFuture<F> {
-        /// No limit: not counted.
+    enum Kind<F> {
+        // No limit: not counted.
         Passthrough { #[pin] fut: F },
-        /// Counted in flight.
+        // Counted in flight.
         Counted { #[pin] fut: F, guard: Guard },
-        /// Shed.
+        // Shed.
         Rejected { err: Option<BoxError> },
     }
 }
@@ -55,23 +61,29 @@ impl<F> std::fmt::Debug for ResponseFuture<F> {
 
 impl<F> ResponseFuture<F> {
     pub(super) fn passthrough(fut: F) -> Self {
-        Self::Passthrough { fut }
+        Self {
+            kind: Kind::Passthrough { fut },
+        }
     }
 
     pub(super) fn counted(fut: F, shared: Arc<Shared>, started: Option<Instant>, in_flight: usize) -> Self {
-        Self::Counted {
-            fut,
-            guard: Guard {
-                shared,
-                started,
-                in_flight,
-                done: false,
+        Self {
+            kind: Kind::Counted {
+                fut,
+                guard: Guard {
+                    shared,
+                    started,
+                    in_flight,
+                    done: false,
+                },
             },
         }
     }
 
     pub(super) fn rejected(err: BoxError) -> Self {
-        Self::Rejected { err: Some(err) }
+        Self {
+            kind: Kind::Rejected { err: Some(err) },
+        }
     }
 }
 
@@ -84,7 +96,7 @@ where
 
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project() {
+        match self.project().kind.project() {
             Proj::Passthrough { fut } => fut.poll(cx).map_err(Into::into),
             Proj::Counted { fut, guard } => {
                 let r = match fut.poll(cx) {

@@ -142,6 +142,18 @@ pub(crate) enum LimitState {
     },
 }
 
+/// AIMD's next limit after a call that took `rtt`, started with `in_flight` calls in flight.
+#[inline]
+pub(crate) fn aimd_next(config: &AimdConfig, limit: usize, rtt: Duration, in_flight: usize, dropped: bool) -> usize {
+    let mut l = limit;
+    if dropped || rtt > config.timeout {
+        l = (l as f64 * config.backoff_ratio) as usize;
+    } else if in_flight * 2 >= l {
+        l += 1;
+    }
+    l.clamp(config.min.max(1), config.max.max(1))
+}
+
 impl LimitState {
     pub(crate) fn new(algo: LimitAlgorithm) -> Self {
         match algo {
@@ -181,13 +193,7 @@ impl LimitState {
         match self {
             LimitState::Fixed(n) => *n,
             LimitState::Aimd { config, limit } => {
-                let mut l = *limit;
-                if dropped || rtt > config.timeout {
-                    l = (l as f64 * config.backoff_ratio) as usize;
-                } else if in_flight * 2 >= l {
-                    l += 1;
-                }
-                *limit = l.clamp(config.min.max(1), config.max.max(1));
+                *limit = aimd_next(config, *limit, rtt, in_flight, dropped);
                 *limit
             }
             LimitState::Gradient {

@@ -35,6 +35,7 @@ use std::task::{Context, Poll};
 use tokio::time::Instant;
 use tower::{BoxError, Service};
 
+use crate::clock::{call_inner, Pass};
 use crate::event::{ResilienceEvent, Telemetry};
 use limit::LimitState;
 
@@ -52,10 +53,12 @@ pub(crate) struct Shared {
     thresholds: [f64; 4],
     has_limit: bool,
     adaptive: bool,
+    // AIMD's whole state is the limit: it is updated with a compare-and-swap, no lock.
+    aimd: Option<AimdConfig>,
     limit: AtomicUsize,
     in_flight: AtomicUsize,
-    // Only adaptive limits take this lock, once per completed call, for a few arithmetic
-    // operations: the algorithms' floating-point state must change as a unit.
+    // Only Gradient2 takes this lock, once per completed call, for a few arithmetic
+    // operations: its floating-point state must change as a unit.
     state: Mutex<LimitState>,
     telemetry: Telemetry,
 }
@@ -72,6 +75,10 @@ impl Shared {
             thresholds,
             has_limit: state.is_some(),
             adaptive: state.as_ref().is_some_and(LimitState::is_adaptive),
+            aimd: match algo {
+                Some(LimitAlgorithm::Aimd(c)) => Some(c),
+                _ => None,
+            },
             limit: AtomicUsize::new(state.as_ref().map_or(usize::MAX, LimitState::limit)),
             in_flight: AtomicUsize::new(0),
             state: Mutex::new(state.unwrap_or(LimitState::Fixed(usize::MAX))),
@@ -95,7 +102,31 @@ impl Shared {
         let (true, Some(dropped)) = (self.adaptive, dropped) else {
             return;
         };
-        let rtt = started.elapsed();
+        // Completion time: always a fresh reading.
+        let rtt = Instant::now().saturating_duration_since(started);
+        if let Some(config) = &self.aimd {
+            let mut from = self.limit.load(Ordering::Acquire);
+            loop {
+                let to = limit::aimd_next(config, from, rtt, in_flight_at_start, dropped);
+                if to == from {
+                    return; // the common case: one load, no write
+                }
+                match self
+                    .limit
+                    .compare_exchange_weak(from, to, Ordering::AcqRel, Ordering::Acquire)
+                {
+                    Ok(_) => {
+                        self.telemetry.emit(ResilienceEvent::LimitChanged {
+                            name: self.telemetry.name(),
+                            from,
+                            to,
+                        });
+                        return;
+                    }
+                    Err(now) => from = now,
+                }
+            }
+        }
         let (from, to) = {
             let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
             let from = s.limit();
@@ -169,8 +200,11 @@ where
             sh.in_flight.fetch_sub(1, Ordering::AcqRel);
             return ResponseFuture::rejected(sh.shed(ShedReason::ConcurrencyLimit, before, priority));
         }
-        let started = if sh.adaptive { Some(Instant::now()) } else { None };
-        ResponseFuture::counted(self.inner.call(req), self.shared.clone(), started, before + 1)
+        // Kept for the rest of `call`: layers further in share this reading.
+        let _pass = sh.adaptive.then(Pass::enter);
+        let started = sh.adaptive.then(crate::clock::now);
+        let fut = call_inner(|| self.inner.call(req));
+        ResponseFuture::counted(fut, self.shared.clone(), started, before + 1)
     }
 }
 

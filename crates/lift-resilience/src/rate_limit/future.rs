@@ -5,20 +5,29 @@ use std::task::{Context, Poll};
 use pin_project_lite::pin_project;
 use tower::{BoxError, Service};
 
-use super::{denied, Decision, FailMode};
+use super::{denied, Decision, DecorateResponse, FailMode, NoHeaders};
 use crate::event::Telemetry;
 
 pin_project! {
     /// Response future of [`RateLimit`](super::RateLimit).
-    #[project = Proj]
-    #[allow(missing_docs)]
-    pub enum ResponseFuture<S, Req, C, K>
+    pub struct ResponseFuture<S, Req, C, K, H = NoHeaders>
     where
         S: Service<Req>,
     {
-        /// Admitted.
-        Called { #[pin] fut: S::Future },
-        /// Waiting for an asynchronous store.
+        #[pin]
+        kind: Kind<S, Req, C, K, H>,
+    }
+}
+
+pin_project! {
+    #[project = Proj]
+    enum Kind<S, Req, C, K, H>
+    where
+        S: Service<Req>,
+    {
+        // Admitted (with the decision to decorate the response with, if any).
+        Called { #[pin] fut: S::Future, decorate: Option<(H, Decision)> },
+        // Waiting for an asynchronous store.
         Checking {
             #[pin] check: C,
             svc: S,
@@ -26,52 +35,79 @@ pin_project! {
             key: K,
             fail_mode: FailMode,
             telemetry: Telemetry,
+            headers: H,
         },
-        /// Denied.
+        // Denied.
         Rejected { err: Option<BoxError> },
     }
 }
 
-impl<S: Service<Req>, Req, C, K> std::fmt::Debug for ResponseFuture<S, Req, C, K> {
+impl<S: Service<Req>, Req, C, K, H> std::fmt::Debug for ResponseFuture<S, Req, C, K, H> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("rate_limit::ResponseFuture")
     }
 }
 
-impl<S: Service<Req>, Req, C, K> ResponseFuture<S, Req, C, K> {
-    pub(super) fn called(fut: S::Future) -> Self {
-        Self::Called { fut }
+impl<S: Service<Req>, Req, C, K, H> ResponseFuture<S, Req, C, K, H> {
+    pub(super) fn called(fut: S::Future, decorate: Option<(H, Decision)>) -> Self {
+        Self {
+            kind: Kind::Called { fut, decorate },
+        }
     }
 
     pub(super) fn rejected(err: BoxError) -> Self {
-        Self::Rejected { err: Some(err) }
+        Self {
+            kind: Kind::Rejected { err: Some(err) },
+        }
     }
 
-    pub(super) fn checking(check: C, svc: S, req: Req, key: K, fail_mode: FailMode, telemetry: Telemetry) -> Self {
-        Self::Checking {
-            check,
-            svc,
-            req: Some(req),
-            key,
-            fail_mode,
-            telemetry,
+    pub(super) fn checking(
+        check: C,
+        svc: S,
+        req: Req,
+        key: K,
+        fail_mode: FailMode,
+        telemetry: Telemetry,
+        headers: H,
+    ) -> Self {
+        Self {
+            kind: Kind::Checking {
+                check,
+                svc,
+                req: Some(req),
+                key,
+                fail_mode,
+                telemetry,
+                headers,
+            },
         }
     }
 }
 
-impl<S, Req, C, K> Future for ResponseFuture<S, Req, C, K>
+impl<S, Req, C, K, H> Future for ResponseFuture<S, Req, C, K, H>
 where
     S: Service<Req>,
     S::Error: Into<BoxError>,
     C: Future<Output = Result<Decision, BoxError>>,
     K: std::fmt::Debug,
+    H: DecorateResponse<S::Response>,
 {
     type Output = Result<S::Response, BoxError>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut kind = self.project().kind;
         loop {
-            match self.as_mut().project() {
-                Proj::Called { fut } => return fut.poll(cx).map_err(Into::into),
+            match kind.as_mut().project() {
+                Proj::Called { fut, decorate } => {
+                    let mut res = match fut.poll(cx) {
+                        Poll::Pending => return Poll::Pending,
+                        Poll::Ready(r) => r.map_err(Into::into)?,
+                    };
+                    if let Some((headers, decision)) = decorate.take() {
+                        headers.decorate(&mut res, &decision);
+                    }
+                    return Poll::Ready(Ok(res));
+                }
                 Proj::Rejected { err } => {
                     return Poll::Ready(Err(err.take().unwrap_or_else(|| "polled after completion".into())))
                 }
@@ -82,25 +118,26 @@ where
                     key,
                     fail_mode,
                     telemetry,
+                    headers,
                 } => {
                     let decision = match check.poll(cx) {
                         Poll::Pending => return Poll::Pending,
                         Poll::Ready(d) => d,
                     };
                     let admit = match decision {
-                        Ok(d) if d.allowed => Ok(()),
+                        Ok(d) if d.allowed => Ok(Some((headers.clone(), d))),
                         Ok(d) => Err(denied(telemetry, key, d)),
-                        Err(_) if *fail_mode == FailMode::Open => Ok(()),
+                        Err(_) if *fail_mode == FailMode::Open => Ok(None),
                         Err(e) => Err(e),
                     };
                     match (admit, req.take()) {
-                        (Ok(()), Some(r)) => {
+                        (Ok(decorate), Some(r)) => {
                             // `svc` was driven to readiness before `call`.
                             let fut = svc.call(r);
-                            self.set(Self::Called { fut });
+                            kind.set(Kind::Called { fut, decorate });
                         }
-                        (Err(e), _) => self.set(Self::Rejected { err: Some(e) }),
-                        (Ok(()), None) => return Poll::Ready(Err("polled after completion".into())),
+                        (Err(e), _) => kind.set(Kind::Rejected { err: Some(e) }),
+                        (Ok(_), None) => return Poll::Ready(Err("polled after completion".into())),
                     }
                 }
             }

@@ -2,7 +2,7 @@ use std::sync::Arc;
 
 use tower::Layer;
 
-use super::{LocalStore, Quota, RateLimit, RateLimitStore};
+use super::{LocalStore, NoHeaders, Quota, RateLimit, RateLimitHeaders, RateLimitStore};
 use crate::event::Telemetry;
 use crate::{Global, KeyFn, PartitionKey, ResilienceListener};
 
@@ -17,25 +17,30 @@ pub enum FailMode {
 }
 
 /// Applies [`RateLimit`] to a service. All services made by one layer share its store.
-pub struct RateLimitLayer<KF = Global, St = LocalStore<()>> {
+///
+/// Admitted calls' responses are left as they are unless [`headers`](RateLimitLayer::headers)
+/// is set (then `http::Response`s get `RateLimit-*` headers).
+pub struct RateLimitLayer<KF = Global, St = LocalStore<()>, H = NoHeaders> {
     key_fn: KF,
     store: Arc<St>,
     fail_mode: FailMode,
     telemetry: Telemetry,
+    headers: H,
 }
 
-impl<KF: Clone, St> Clone for RateLimitLayer<KF, St> {
+impl<KF: Clone, St, H: Clone> Clone for RateLimitLayer<KF, St, H> {
     fn clone(&self) -> Self {
         Self {
             key_fn: self.key_fn.clone(),
             store: self.store.clone(),
             fail_mode: self.fail_mode,
             telemetry: self.telemetry.clone(),
+            headers: self.headers.clone(),
         }
     }
 }
 
-impl<KF, St: std::fmt::Debug> std::fmt::Debug for RateLimitLayer<KF, St> {
+impl<KF, St: std::fmt::Debug, H> std::fmt::Debug for RateLimitLayer<KF, St, H> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RateLimitLayer").field("store", &self.store).finish()
     }
@@ -49,6 +54,7 @@ impl RateLimitLayer {
             store: Arc::new(LocalStore::new(quota, 1)),
             fail_mode: FailMode::Open,
             telemetry: Telemetry::new("rate_limit"),
+            headers: NoHeaders,
         }
     }
 
@@ -63,6 +69,7 @@ impl RateLimitLayer {
             store: Arc::new(LocalStore::new(quota, max_keys)),
             fail_mode: FailMode::Open,
             telemetry: Telemetry::new("rate_limit"),
+            headers: NoHeaders,
         }
     }
 
@@ -76,11 +83,29 @@ impl RateLimitLayer {
             store: Arc::new(store),
             fail_mode: FailMode::Open,
             telemetry: Telemetry::new("rate_limit"),
+            headers: NoHeaders,
         }
     }
 }
 
-impl<KF, St> RateLimitLayer<KF, St> {
+impl<KF, St, H> RateLimitLayer<KF, St, H> {
+    /// Decorate admitted responses with `headers`: [`RateLimitHeaders`] adds `RateLimit-Limit`,
+    /// `RateLimit-Remaining` and `RateLimit-Reset` to `http::Response`s.
+    pub fn headers<H2>(self, headers: H2) -> RateLimitLayer<KF, St, H2> {
+        RateLimitLayer {
+            key_fn: self.key_fn,
+            store: self.store,
+            fail_mode: self.fail_mode,
+            telemetry: self.telemetry,
+            headers,
+        }
+    }
+
+    /// Shorthand for [`headers(RateLimitHeaders)`](Self::headers).
+    pub fn http_headers(self) -> RateLimitLayer<KF, St, RateLimitHeaders> {
+        self.headers(RateLimitHeaders)
+    }
+
     /// Fail open or closed when the store errs.
     pub fn fail_mode(mut self, mode: FailMode) -> Self {
         self.fail_mode = mode;
@@ -105,15 +130,15 @@ impl<KF, St> RateLimitLayer<KF, St> {
     }
 }
 
-impl<KF, K: PartitionKey> RateLimitLayer<KF, LocalStore<K>> {
+impl<KF, K: PartitionKey, H> RateLimitLayer<KF, LocalStore<K>, H> {
     /// Keys held by the local store.
     pub fn keys(&self) -> usize {
         self.store.keys()
     }
 }
 
-impl<S, KF: Clone, St> Layer<S> for RateLimitLayer<KF, St> {
-    type Service = RateLimit<S, KF, St>;
+impl<S, KF: Clone, St, H: Clone> Layer<S> for RateLimitLayer<KF, St, H> {
+    type Service = RateLimit<S, KF, St, H>;
 
     fn layer(&self, inner: S) -> Self::Service {
         RateLimit {
@@ -122,6 +147,7 @@ impl<S, KF: Clone, St> Layer<S> for RateLimitLayer<KF, St> {
             store: self.store.clone(),
             fail_mode: self.fail_mode,
             telemetry: self.telemetry.clone(),
+            headers: self.headers.clone(),
         }
     }
 }

@@ -39,8 +39,9 @@ pub struct TokioClock;
 impl Clock for TokioClock {
     type Instant = std::time::Instant;
 
+    /// Inside a layer's `call`, the reading shared by the layers of that call.
     fn now(&self) -> std::time::Instant {
-        Instant::now().into_std()
+        crate::clock::now().into_std()
     }
 }
 
@@ -108,11 +109,14 @@ impl<K: PartitionKey> LocalStore<K> {
         let interval = self.quota.replenish_interval();
         match cell.limiter.check() {
             Ok(snapshot) => {
-                let now = Instant::now();
-                cell.last_ms.store(
-                    now.saturating_duration_since(cell.base).as_millis() as u64,
-                    Ordering::Relaxed,
-                );
+                if std::mem::size_of::<K>() != 0 {
+                    // Only keyed stores evict (the global one has a single partition).
+                    let now = crate::clock::now();
+                    cell.last_ms.store(
+                        now.saturating_duration_since(cell.base).as_millis() as u64,
+                        Ordering::Relaxed,
+                    );
+                }
                 let remaining = snapshot.remaining_burst_capacity();
                 let reset = interval.saturating_mul(limit.saturating_sub(remaining));
                 Decision::new(true, limit, remaining, reset, None)

@@ -254,7 +254,7 @@ where
             }
         }
         self.attempts += 1;
-        self.attempt_started = Some(Instant::now());
+        self.attempt_started = Some(crate::clock::now());
         (self.attempts < self.config.max_attempts).then(|| req.clone())
     }
 }

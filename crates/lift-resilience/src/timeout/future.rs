@@ -11,13 +11,25 @@ use crate::event::{ResilienceEvent, Telemetry};
 
 pin_project! {
     /// Response future of [`Timeout`](super::Timeout).
+    pub struct ResponseFuture<F> {
+        #[pin]
+        kind: Kind<F>,
+    }
+}
+
+impl<F> std::fmt::Debug for ResponseFuture<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("timeout::ResponseFuture")
+    }
+}
+
+pin_project! {
     #[project = Proj]
-    #[allow(missing_docs)]
     #[project_replace = ProjReplace]
-    pub enum ResponseFuture<F> {
-        /// No limit applies.
+    enum Kind<F> {
+        // No limit applies.
         Unlimited { #[pin] fut: F },
-        /// Racing the inner future against the limit.
+        // Racing the inner future against the limit.
         Limited {
             #[pin] fut: F,
             #[pin] sleep: Sleep,
@@ -25,30 +37,36 @@ pin_project! {
             which: TimeoutLimit,
             telemetry: Telemetry,
         },
-        /// Failed before it started.
+        // Failed before it started.
         Expired { which: TimeoutLimit, telemetry: Telemetry },
-        /// Finished (the inner future has been dropped).
+        // Finished (the inner future has been dropped).
         Done,
     }
 }
 
 impl<F> ResponseFuture<F> {
     pub(super) fn unlimited(fut: F) -> Self {
-        Self::Unlimited { fut }
+        Self {
+            kind: Kind::Unlimited { fut },
+        }
     }
 
     pub(super) fn limited(fut: F, at: Instant, started: Instant, which: TimeoutLimit, telemetry: Telemetry) -> Self {
-        Self::Limited {
-            fut,
-            sleep: tokio::time::sleep_until(at),
-            started,
-            which,
-            telemetry,
+        Self {
+            kind: Kind::Limited {
+                fut,
+                sleep: tokio::time::sleep_until(at),
+                started,
+                which,
+                telemetry,
+            },
         }
     }
 
     pub(super) fn expired(which: TimeoutLimit, telemetry: Telemetry) -> Self {
-        Self::Expired { which, telemetry }
+        Self {
+            kind: Kind::Expired { which, telemetry },
+        }
     }
 }
 
@@ -68,8 +86,9 @@ where
 {
     type Output = Result<T, BoxError>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.as_mut().project() {
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut kind = self.project().kind;
+        match kind.as_mut().project() {
             Proj::Unlimited { fut } => fut.poll(cx).map_err(Into::into),
             Proj::Limited {
                 fut,
@@ -86,12 +105,12 @@ where
                 }
                 let (after, which, telemetry) = (started.elapsed(), *which, telemetry.clone());
                 // Drop the inner future now: the work is cancelled before we report.
-                self.project_replace(Self::Done);
+                kind.project_replace(Kind::Done);
                 Poll::Ready(Err(elapsed(which, after, &telemetry)))
             }
             Proj::Expired { which, telemetry } => {
                 let err = elapsed(*which, std::time::Duration::ZERO, telemetry);
-                self.project_replace(Self::Done);
+                kind.project_replace(Kind::Done);
                 Poll::Ready(Err(err))
             }
             Proj::Done => Poll::Pending,

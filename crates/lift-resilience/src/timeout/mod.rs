@@ -23,6 +23,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tower::{BoxError, Service};
 
+use crate::clock::{call_inner, Pass};
 use crate::event::Telemetry;
 use crate::Deadline;
 
@@ -70,9 +71,10 @@ where
         if self.configured.is_none() && deadline.is_none() {
             return ResponseFuture::unlimited(self.inner.call(req));
         }
-        let now = Instant::now();
+        let _pass = Pass::enter();
+        let now = crate::clock::now();
         match self.limit(now, deadline) {
-            None => ResponseFuture::unlimited(self.inner.call(req)),
+            None => ResponseFuture::unlimited(call_inner(|| self.inner.call(req))),
             Some((at, which)) => {
                 if at <= now {
                     // No time left at all: never start the work.
@@ -81,7 +83,7 @@ where
                 if which == TimeoutLimit::Configured && deadline.is_some() {
                     req.set_deadline(at);
                 }
-                let fut = self.inner.call(req);
+                let fut = call_inner(|| self.inner.call(req));
                 ResponseFuture::limited(fut, at, now, which, self.telemetry.clone())
             }
         }
