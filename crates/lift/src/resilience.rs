@@ -64,7 +64,7 @@ pub type RouteKeyFn = fn(&http::Request<Body>) -> Option<RouteKey>;
 
 /// The stack [`default_stack`] builds.
 pub type DefaultStack = ResilienceStack<
-    rate_limit::RateLimitLayer<Global, rate_limit::LocalStore<()>>,
+    rate_limit::RateLimitLayer<Global, rate_limit::LocalStore<()>, rate_limit::RateLimitHeaders>,
     load_shed::LoadShedLayer,
     bulkhead::BulkheadLayer,
     circuit_breaker::CircuitBreakerLayer<RouteKeyFn, Option<RouteKey>, HttpClassifier, circuit_breaker::NoFallback>,
@@ -74,7 +74,8 @@ pub type DefaultStack = ResilienceStack<
 
 /// `lift-resilience`'s HTTP defaults ([`ResilienceStack::http`]) reporting to
 /// [`MetricsListener`], with one circuit breaker
-/// per route, so a failing route cannot open the circuit of healthy ones: rate limit 1000/s,
+/// per route, so a failing route cannot open the circuit of healthy ones: rate limit 1000/s
+/// (admitted responses carry `RateLimit-Limit/Remaining/Reset`),
 /// adaptive (AIMD) load shedding, 64 concurrent calls, breaker on 5xx (last 20 calls, judged
 /// from 10, opens at 50 %, 5 s open, 3 trial calls), timeout 30 s or the invocation deadline
 /// minus 200 ms.
@@ -93,12 +94,18 @@ pub fn default_stack_with_listener(listener: std::sync::Arc<dyn ResilienceListen
         .minimum_calls(10)
         .wait_in_open(circuit_breaker::WaitInOpen::Fixed(Duration::from_secs(5)))
         .permitted_calls_in_half_open(3);
-    ResilienceStack::http_with_listener(listener.clone()).circuit_breaker(
-        circuit_breaker::CircuitBreakerLayer::new(breaker)
-            .key(route_key as RouteKeyFn)
-            .classifier(HttpClassifier)
-            .listener(listener),
-    )
+    ResilienceStack::http_with_listener(listener.clone())
+        .rate_limit(
+            rate_limit::RateLimitLayer::new(rate_limit::per_second(1000))
+                .http_headers()
+                .listener(listener.clone()),
+        )
+        .circuit_breaker(
+            circuit_breaker::CircuitBreakerLayer::new(breaker)
+                .key(route_key as RouteKeyFn)
+                .classifier(HttpClassifier)
+                .listener(listener),
+        )
 }
 
 /// The Lift error for a resilience rejection (status and stable code from the rejection).

@@ -44,3 +44,13 @@ async fn breaker_opens_after_failures_and_recovers() {
     }
     assert_eq!(get(&client, "/flaky", &[]).await["statusCode"], 200, "closed again");
 }
+
+#[tokio::test]
+async fn admitted_responses_carry_rate_limit_headers() {
+    let client = TestClient::new(quickstart::app().build());
+    let res = get(&client, "/health", &[]).await;
+    assert_eq!(res["statusCode"], 200);
+    assert_eq!(res["headers"]["ratelimit-limit"], "1000", "{res}");
+    assert!(res["headers"]["ratelimit-remaining"].as_str().is_some(), "{res}");
+    assert!(res["headers"]["x-request-id"].as_str().is_some(), "{res}");
+}
