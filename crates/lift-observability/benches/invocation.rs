@@ -2,12 +2,16 @@
 //! (one subsegment), each against the bare invocation, plus heap allocations per invocation
 //! (counted by a global allocator wrapper). Sinks are in-memory null sinks so the numbers are
 //! this crate's own cost, not `write(2)`/`sendto(2)`.
+//!
+//! Before criterion runs, a summary table is printed to stderr: ns per invocation (best of 7
+//! rounds of 10,000) and allocations per invocation (count and bytes).
 
 use std::alloc::System;
 use std::future::Future;
 use std::hint::black_box;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
+use std::time::Instant;
 
 use criterion::Criterion;
 use lift_observability::{InvocationMeta, NullSink, Observability, Outcome, Unit};
@@ -122,12 +126,18 @@ const CASES: [Case; 6] = [
     Case::All,
 ];
 
-fn allocations() {
+/// Prints one table row per case: ns per invocation (best of several timed rounds, since the
+/// machine may be shared) and heap allocations per invocation (count and bytes).
+fn summary_table() {
+    eprintln!(
+        "{:<24} {:>10} {:>14} {:>16}",
+        "case", "ns/inv", "allocs/inv", "bytes/inv"
+    );
     for case in CASES {
         let obs = case.observability();
         let dispatch = tracing::Dispatch::new(obs.subscriber());
         tracing::dispatcher::with_default(&dispatch, || {
-            for _ in 0..1000 {
+            for _ in 0..2_000 {
                 one_invocation(&obs, case);
             }
             const N: usize = 10_000;
@@ -136,9 +146,18 @@ fn allocations() {
                 one_invocation(&obs, case);
             }
             let c = region.change();
+            let mut best = f64::INFINITY;
+            for _ in 0..7 {
+                let t = Instant::now();
+                for _ in 0..N {
+                    one_invocation(&obs, case);
+                }
+                best = best.min(t.elapsed().as_nanos() as f64 / N as f64);
+            }
             eprintln!(
-                "allocations/invocation {:<24} {:>6.2} allocs {:>8.1} bytes",
+                "{:<24} {:>10.0} {:>14.2} {:>16.1}",
                 case.name(),
+                best,
                 c.allocations as f64 / N as f64,
                 c.bytes_allocated as f64 / N as f64
             );
@@ -158,8 +177,47 @@ fn benches(c: &mut Criterion) {
     g.finish();
 }
 
+/// `LIFT_OBS_BENCH_PROFILE=<case>`: runs only that case, 1,000 (`LIFT_OBS_BENCH_N`) invocations inside
+/// [`measured_loop`] after a warm-up, for `perf` or `valgrind --tool=callgrind
+/// --collect-atstart=no --toggle-collect=*measured_loop*` (instructions per invocation =
+/// total / 1,000).
+fn profile(name: &str) {
+    let Some(case) = CASES.into_iter().find(|c| c.name() == name) else {
+        panic!("unknown case {name}");
+    };
+    let obs = case.observability();
+    let dispatch = tracing::Dispatch::new(obs.subscriber());
+    let n = std::env::var("LIFT_OBS_BENCH_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000);
+    tracing::dispatcher::with_default(&dispatch, || {
+        warm_up(&obs, case);
+        measured_loop(&obs, case, n);
+    });
+}
+
+#[inline(never)]
+fn warm_up(obs: &Observability, case: Case) {
+    for _ in 0..2_000 {
+        black_box(&obs);
+        one_invocation(obs, case);
+    }
+}
+
+#[inline(never)]
+fn measured_loop(obs: &Observability, case: Case, n: usize) {
+    for _ in 0..n {
+        one_invocation(obs, case);
+    }
+}
+
 fn main() {
-    allocations();
+    if let Ok(name) = std::env::var("LIFT_OBS_BENCH_PROFILE") {
+        profile(&name);
+        return;
+    }
+    summary_table();
     let mut c = Criterion::default().configure_from_args();
     benches(&mut c);
     c.final_summary();

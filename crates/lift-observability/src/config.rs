@@ -385,17 +385,21 @@ impl ObservabilityBuilder {
         };
 
         let mut process_fragment = String::with_capacity(128);
-        json::write_key(&mut process_fragment, "service");
+        json::write_key_plain(&mut process_fragment, "service");
         json::write_str(&mut process_fragment, &service);
         let mut function_fragment = String::new();
         if let Some(name) = &function_name {
-            json::write_key(&mut function_fragment, "function_name");
+            json::write_key_plain(&mut function_fragment, "function_name");
             json::write_str(&mut function_fragment, name);
         }
         if let Some(mb) = memory_size {
-            json::write_key(&mut function_fragment, "function_memory_size");
+            json::write_key_plain(&mut function_fragment, "function_memory_size");
             json::write_u64(&mut function_fragment, u64::from(mb));
         }
+        let mut emf_head = String::with_capacity(96);
+        emf_head.push_str(",\"CloudWatchMetrics\":[{\"Namespace\":");
+        json::write_str(&mut emf_head, &namespace);
+        emf_head.push_str(",\"Dimensions\":[[\"service\"");
         let sink_or_stdout = |s: Option<Arc<dyn LineSink>>| s.unwrap_or_else(|| Arc::new(StdoutSink));
         Ok(Observability::from_inner(Inner {
             service: service.into(),
@@ -412,6 +416,7 @@ impl ObservabilityBuilder {
             function_name: function_name.map(Into::into),
             process_fragment: process_fragment.into(),
             function_fragment: function_fragment.into(),
+            emf_head: emf_head.into(),
             log_sink: sink_or_stdout(self.log_sink),
             emf_sink: sink_or_stdout(self.emf_sink),
             xray,
@@ -474,6 +479,9 @@ pub(crate) struct Inner {
     pub(crate) process_fragment: Box<str>,
     /// `,"function_name":"...","function_memory_size":128` (may be empty)
     pub(crate) function_fragment: Box<str>,
+    /// `,"CloudWatchMetrics":[{"Namespace":"...","Dimensions":[["service"`: the constant part of
+    /// every EMF document's head, escaped once.
+    pub(crate) emf_head: Box<str>,
     pub(crate) log_sink: Arc<dyn LineSink>,
     pub(crate) emf_sink: Arc<dyn LineSink>,
     pub(crate) xray: Option<Arc<dyn DatagramSink>>,

@@ -4,8 +4,6 @@
 //! "Dimensions":[["service",..]],"Metrics":[{"Name":..,"Unit":..}]}]},"service":..,"Name":value}`.
 //! Documents are split so that none holds more than 100 metrics or 100 values of one metric.
 
-use std::fmt::Write as _;
-
 use crate::json;
 use crate::metrics::{Entry, MetricSet, MAX_METRICS_PER_DOCUMENT, MAX_VALUES_PER_METRIC};
 use crate::Resolution;
@@ -18,12 +16,31 @@ pub(crate) enum Extra<'a> {
     U64(u64),
 }
 
+/// The constant parts of every document, escaped once per process.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Head<'a> {
+    /// `,"CloudWatchMetrics":[{"Namespace":"..","Dimensions":[["service"`
+    pub(crate) emf_head: &'a str,
+    /// `,"service":".."`
+    pub(crate) service_pair: &'a str,
+}
+
+/// The keys [`Extra`] properties are written under (a handler's own key of the same name wins).
+pub(crate) const EXTRA_KEYS: &[&str] = &[
+    "function_request_id",
+    "xray_trace_id",
+    "tenant_id",
+    "route",
+    "status",
+    "error",
+];
+
 pub(crate) fn render(
     set: &MetricSet,
-    namespace: &str,
-    service: &str,
+    head: Head<'_>,
     timestamp_ms: u64,
     extra: &[(&str, Extra<'_>)],
+    line: &mut String,
     mut emit: impl FnMut(&str),
 ) {
     if set.metrics.is_empty() {
@@ -32,60 +49,64 @@ pub(crate) fn render(
     let rounds = set
         .metrics
         .iter()
-        .map(|m| m.values.len().div_ceil(MAX_VALUES_PER_METRIC))
+        .map(|m| m.len().div_ceil(MAX_VALUES_PER_METRIC))
         .max()
         .unwrap_or(0);
-    let mut line = String::with_capacity(512);
-    let mut batch: Vec<(&Entry, &[f64])> = Vec::with_capacity(set.metrics.len().min(MAX_METRICS_PER_DOCUMENT));
+    // Common case: one document with every metric; no batch list needed.
+    if rounds == 1 && set.metrics.len() <= MAX_METRICS_PER_DOCUMENT {
+        let all = set.metrics.iter().map(|m| (m, 0, m.len()));
+        document(line, all, set, head, timestamp_ms, extra);
+        emit(line);
+        return;
+    }
+    let mut batch: Vec<(&Entry, usize, usize)> = Vec::with_capacity(set.metrics.len().min(MAX_METRICS_PER_DOCUMENT));
     for round in 0..rounds {
         let lo = round * MAX_VALUES_PER_METRIC;
         let chunks = set.metrics.iter().filter_map(|m| {
-            let hi = (lo + MAX_VALUES_PER_METRIC).min(m.values.len());
-            (lo < hi).then(|| (m, &m.values[lo..hi]))
+            let hi = (lo + MAX_VALUES_PER_METRIC).min(m.len());
+            (lo < hi).then_some((m, lo, hi))
         });
         for item in chunks {
             batch.push(item);
             if batch.len() == MAX_METRICS_PER_DOCUMENT {
-                document(&mut line, &batch, set, namespace, service, timestamp_ms, extra);
-                emit(&line);
+                document(line, batch.iter().copied(), set, head, timestamp_ms, extra);
+                emit(line);
                 batch.clear();
             }
         }
         if !batch.is_empty() {
-            document(&mut line, &batch, set, namespace, service, timestamp_ms, extra);
-            emit(&line);
+            document(line, batch.iter().copied(), set, head, timestamp_ms, extra);
+            emit(line);
             batch.clear();
         }
     }
 }
 
-fn document(
+/// Writes one document: `batch` gives each metric with the range of its values to include.
+fn document<'a>(
     out: &mut String,
-    batch: &[(&Entry, &[f64])],
+    batch: impl Iterator<Item = (&'a Entry, usize, usize)> + Clone,
     set: &MetricSet,
-    namespace: &str,
-    service: &str,
+    head: Head<'_>,
     timestamp_ms: u64,
     extra: &[(&str, Extra<'_>)],
 ) {
     out.clear();
     out.push_str("{\"_aws\":{\"Timestamp\":");
     json::write_u64(out, timestamp_ms);
-    out.push_str(",\"CloudWatchMetrics\":[{\"Namespace\":");
-    json::write_str(out, namespace);
-    out.push_str(",\"Dimensions\":[[\"service\"");
-    for (k, _) in &set.dimensions {
+    out.push_str(head.emf_head);
+    for (k, _) in set.dimensions() {
         out.push(',');
         json::write_str(out, k);
     }
     out.push_str("]],\"Metrics\":[");
-    for (i, (m, _)) in batch.iter().enumerate() {
+    for (i, (m, _, _)) in batch.clone().enumerate() {
         if i > 0 {
             out.push(',');
         }
-        out.push_str("{\"Name\":");
-        json::write_str(out, &m.name);
-        out.push_str(",\"Unit\":\"");
+        out.push_str("{\"Name\":\"");
+        out.push_str(set.json_name(m));
+        out.push_str("\",\"Unit\":\"");
         out.push_str(m.unit.as_str());
         out.push('"');
         if m.resolution == Resolution::High {
@@ -93,38 +114,39 @@ fn document(
         }
         out.push('}');
     }
-    out.push_str("]}]},\"service\":");
-    json::write_str(out, service);
-    for (k, v) in &set.dimensions {
+    out.push_str("]}]}");
+    out.push_str(head.service_pair);
+    for (k, v) in set.dimensions() {
         json::write_key(out, k);
         json::write_str(out, v);
     }
     for (k, v) in extra {
-        if set.key_used(k) {
+        if set.extra_key_taken(k) {
             continue; // the handler's own key wins
         }
-        json::write_key(out, k);
+        json::write_key_plain(out, k); // one of EXTRA_KEYS
         match v {
             Extra::Str(s) => json::write_str(out, s),
             Extra::U64(n) => json::write_u64(out, *n),
         }
     }
-    for (k, v) in &set.properties {
+    for (k, v) in set.properties() {
         json::write_key(out, k);
-        // `Value`'s Display is compact JSON, written straight into the line.
-        let _ = write!(out, "{v}");
+        out.push_str(v);
     }
-    for (m, values) in batch {
-        json::write_key(out, &m.name);
-        if let [single] = values {
-            json::write_f64(out, *single);
+    for (m, lo, hi) in batch {
+        out.push_str(",\"");
+        out.push_str(set.json_name(m));
+        out.push_str("\":");
+        if hi - lo == 1 {
+            json::write_f64(out, m.value(lo));
         } else {
             out.push('[');
-            for (i, v) in values.iter().enumerate() {
-                if i > 0 {
+            for i in lo..hi {
+                if i > lo {
                     out.push(',');
                 }
-                json::write_f64(out, *v);
+                json::write_f64(out, m.value(i));
             }
             out.push(']');
         }
@@ -133,24 +155,29 @@ fn document(
 }
 
 /// The `ColdStart` document, on its own: dimensions `service` and `function_name`.
-pub(crate) fn cold_start(namespace: &str, service: &str, function_name: Option<&str>, timestamp_ms: u64) -> String {
-    let mut out = String::with_capacity(256);
+pub(crate) fn cold_start(
+    out: &mut String,
+    namespace: &str,
+    service: &str,
+    function_name: Option<&str>,
+    timestamp_ms: u64,
+) {
+    out.clear();
     out.push_str("{\"_aws\":{\"Timestamp\":");
-    json::write_u64(&mut out, timestamp_ms);
+    json::write_u64(out, timestamp_ms);
     out.push_str(",\"CloudWatchMetrics\":[{\"Namespace\":");
-    json::write_str(&mut out, namespace);
+    json::write_str(out, namespace);
     out.push_str(",\"Dimensions\":[[\"service\"");
     if function_name.is_some() {
         out.push_str(",\"function_name\"");
     }
     out.push_str("]],\"Metrics\":[{\"Name\":\"ColdStart\",\"Unit\":\"Count\"}]}]},\"service\":");
-    json::write_str(&mut out, service);
+    json::write_str(out, service);
     if let Some(f) = function_name {
-        json::write_key(&mut out, "function_name");
-        json::write_str(&mut out, f);
+        json::write_key_plain(out, "function_name");
+        json::write_str(out, f);
     }
     out.push_str(",\"ColdStart\":1}\n");
-    out
 }
 
 #[cfg(test)]
@@ -165,12 +192,19 @@ mod tests {
             set.add(&format!("m{i}"), 1.0, Unit::Count, Resolution::Standard, true)
                 .expect("ok");
         }
+        set.add("quo\"te", 1.0, Unit::Count, Resolution::Standard, true)
+            .expect("ok");
         for i in 0..250 {
             set.add("many", f64::from(i), Unit::Milliseconds, Resolution::High, false)
                 .expect("ok");
         }
         let mut docs = Vec::new();
-        render(&set, "ns", "svc", 1, &[], |l| docs.push(l.to_owned()));
+        let mut line = String::new();
+        let head = Head {
+            emf_head: ",\"CloudWatchMetrics\":[{\"Namespace\":\"ns\",\"Dimensions\":[[\"service\"",
+            service_pair: ",\"service\":\"svc\"",
+        };
+        render(&set, head, 1, &[], &mut line, |l| docs.push(l.to_owned()));
         // round 0: 151 metrics -> 2 docs; round 1 and 2: "many" only.
         assert_eq!(docs.len(), 4);
         let mut many = Vec::new();
@@ -185,6 +219,8 @@ mod tests {
             }
         }
         assert_eq!(many.len(), 250);
+        let first: serde_json::Value = serde_json::from_str(&docs[1]).expect("json");
+        assert_eq!(first["quo\"te"], 1);
         assert_eq!(many[249], 249.0);
     }
 }

@@ -46,9 +46,14 @@ pub(crate) fn new_span_id() -> u64 {
 /// Appends `id` as 16 lower-case hex characters.
 pub(crate) fn write_hex16(out: &mut String, id: u64) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    for i in (0..16).rev() {
-        out.push(HEX[((id >> (i * 4)) & 0xf) as usize] as char);
+    let bytes = id.to_be_bytes();
+    let mut buf = [0u8; 16];
+    for (pair, b) in buf.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = HEX[usize::from(b >> 4)];
+        pair[1] = HEX[usize::from(b & 0xf)];
     }
+    // Only ASCII hex digits were written.
+    out.push_str(std::str::from_utf8(&buf).unwrap_or("0000000000000000"));
 }
 
 #[cfg(test)]

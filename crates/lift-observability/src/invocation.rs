@@ -6,16 +6,14 @@ use std::future::Future;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Instant, SystemTime};
 
-use tracing::instrument::Instrumented;
-use tracing::Instrument;
-
 use crate::config::Inner;
 use crate::emf::Extra;
 use crate::log_line;
 use crate::metrics::MetricSet;
 use crate::stats::Counters;
-use crate::xray::{Subsegment, XrayBuf, XrayState};
-use crate::{emf, ids, json, time, Metrics, Resolution, TraceHeader, Unit};
+use crate::trace_header::Parsed;
+use crate::xray::{Seg, XrayState};
+use crate::{emf, ids, json, pool, time, Metrics, Resolution, Unit};
 
 /// What the core knows about an invocation when it starts.
 #[derive(Clone, Copy, Debug, Default)]
@@ -46,21 +44,61 @@ pub struct Outcome<'a> {
     pub route: Option<&'a str>,
 }
 
-/// State shared by the [`Invocation`], its [`Metrics`] handles and its spans.
+/// A byte range of [`Shared`]'s text.
+type Rng = (u32, u32);
+
+/// State shared by the [`Invocation`], its [`Metrics`] handles and its spans: one allocation
+/// (this struct, in an `Arc`) plus pooled buffers.
 pub(crate) struct Shared {
     pub(crate) obs: Arc<Inner>,
-    pub(crate) request_id: Box<str>,
-    pub(crate) trace_id: Option<Box<str>>,
+    /// Request id, trace id, initial tenant and the pre-rendered log fragment, in one (pooled)
+    /// buffer written once in `start` and never changed afterwards.
+    text: String,
+    request_id: Rng,
+    trace_id: Option<Rng>,
+    tenant_at_start: Option<Rng>,
+    /// `,"service":..,"cold_start":..,...,"correlation_id":..` (empty when logs are off).
+    log_fragment: Rng,
     pub(crate) cold_start: bool,
     pub(crate) debug_sampled: bool,
-    /// `,"service":..,"cold_start":..,...,"correlation_id":..` pre-rendered once.
-    pub(crate) log_fragment: String,
-    pub(crate) tenant: OnceLock<Box<str>>,
+    tenant_late: OnceLock<Box<str>>,
     pub(crate) route: Mutex<Option<Box<str>>>,
     pub(crate) metrics: Mutex<MetricSet>,
     pub(crate) xray: Option<XrayState>,
-    pub(crate) start: SystemTime,
-    pub(crate) start_instant: Instant,
+    /// Wall clock at start, epoch microseconds (0 when nothing needs it).
+    start_us: u64,
+    start_instant: Instant,
+}
+
+impl Shared {
+    fn s(&self, r: Rng) -> &str {
+        &self.text[r.0 as usize..r.1 as usize]
+    }
+
+    pub(crate) fn request_id(&self) -> &str {
+        self.s(self.request_id)
+    }
+
+    pub(crate) fn trace_id(&self) -> Option<&str> {
+        self.trace_id.map(|r| self.s(r))
+    }
+
+    pub(crate) fn tenant(&self) -> Option<&str> {
+        match self.tenant_at_start {
+            Some(r) => Some(self.s(r)),
+            None => self.tenant_late.get().map(|t| &**t),
+        }
+    }
+
+    pub(crate) fn log_fragment(&self) -> &str {
+        self.s(self.log_fragment)
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        pool::give_string(std::mem::take(&mut self.text));
+    }
 }
 
 thread_local! {
@@ -78,107 +116,190 @@ pub const INVOCATION_SPAN: &str = "invocation";
 /// with the error `"invocation abandoned"`.
 pub struct Invocation {
     shared: Arc<Shared>,
-    span: tracing::Span,
+    /// The root span, created on first use by [`Invocation::span`] (async code goes through
+    /// [`Invocation::instrument`], which needs none).
+    span: OnceLock<tracing::Span>,
     finished: bool,
 }
 
 impl fmt::Debug for Invocation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Invocation")
-            .field("request_id", &self.shared.request_id)
-            .field("trace_id", &self.shared.trace_id)
+            .field("request_id", &self.shared.request_id())
+            .field("trace_id", &self.shared.trace_id())
             .field("cold_start", &self.shared.cold_start)
             .finish_non_exhaustive()
     }
 }
 
+fn push(text: &mut String, s: &str) -> Rng {
+    let start = text.len();
+    text.push_str(s);
+    (start as u32, text.len() as u32)
+}
+
 pub(crate) fn start(obs: &Arc<Inner>, meta: InvocationMeta<'_>) -> Invocation {
-    let start = SystemTime::now();
-    let trace = meta.trace_header.and_then(|h| TraceHeader::parse(h).ok());
+    let start_instant = Instant::now();
+    let trace = meta.trace_header.and_then(|h| Parsed::parse(h).ok());
     let debug_sampled = obs.sample_rate > 0.0 && ids::next_f64() < obs.sample_rate;
+    let sampled = obs.xray.is_some() && trace.is_some_and(|t| t.is_sampled());
 
-    let mut frag = String::with_capacity(
-        obs.process_fragment.len()
-            + obs.function_fragment.len()
-            + meta.function_arn.len()
-            + 2 * meta.request_id.len()
-            + 160,
-    );
-    frag.push_str(&obs.process_fragment);
-    frag.push_str(if meta.cold_start {
-        ",\"cold_start\":true"
-    } else {
-        ",\"cold_start\":false"
-    });
-    frag.push_str(&obs.function_fragment);
-    json::write_key(&mut frag, "function_arn");
-    json::write_str(&mut frag, meta.function_arn);
-    json::write_key(&mut frag, "function_request_id");
-    json::write_str(&mut frag, meta.request_id);
-    if let Some(t) = &trace {
-        json::write_key(&mut frag, "xray_trace_id");
-        json::write_str(&mut frag, t.root());
+    let mut text = pool::take_string();
+    let request_id = push(&mut text, meta.request_id);
+    let trace_id = trace.map(|t| push(&mut text, t.root));
+    let tenant_at_start = meta.tenant_id.map(|t| push(&mut text, t));
+    let frag_start = text.len();
+    if obs.logs {
+        let frag = &mut text;
+        frag.push_str(&obs.process_fragment);
+        frag.push_str(if meta.cold_start {
+            ",\"cold_start\":true"
+        } else {
+            ",\"cold_start\":false"
+        });
+        frag.push_str(&obs.function_fragment);
+        json::write_key_plain(frag, "function_arn");
+        json::write_str(frag, meta.function_arn);
+        json::write_key_plain(frag, "function_request_id");
+        json::write_str(frag, meta.request_id);
+        if let Some(t) = &trace {
+            json::write_key_plain(frag, "xray_trace_id");
+            json::write_str(frag, t.root);
+        }
+        json::write_key_plain(frag, "correlation_id");
+        json::write_str(frag, meta.correlation_id.unwrap_or(meta.request_id));
+        if obs.sample_rate > 0.0 {
+            json::write_key_plain(frag, "sampling_rate");
+            json::write_f64(frag, obs.sample_rate);
+        }
     }
-    json::write_key(&mut frag, "correlation_id");
-    json::write_str(&mut frag, meta.correlation_id.unwrap_or(meta.request_id));
-    if obs.sample_rate > 0.0 {
-        json::write_key(&mut frag, "sampling_rate");
-        json::write_f64(&mut frag, obs.sample_rate);
-    }
+    let log_fragment = (frag_start as u32, text.len() as u32);
 
-    let tenant = OnceLock::new();
-    if let Some(t) = meta.tenant_id {
-        let _ = tenant.set(t.into());
-    }
-    let xray = match (&obs.xray, &trace) {
-        (Some(_), Some(t)) if t.is_sampled() => Some(XrayState {
-            trace_id: t.root().into(),
-            lambda_parent: t.parent().unwrap_or_default(),
+    let xray = match trace {
+        Some(t) if sampled => Some(XrayState {
+            lambda_parent: t.parent.unwrap_or_default(),
             root_id: ids::new_span_id(),
-            buf: Mutex::new(XrayBuf::default()),
+            buf: Mutex::new(pool::take_xray_buf()),
         }),
         _ => None,
     };
     let shared = Arc::new(Shared {
         obs: obs.clone(),
-        request_id: meta.request_id.into(),
-        trace_id: trace.as_ref().map(|t| t.root().into()),
+        text,
+        request_id,
+        trace_id,
+        tenant_at_start,
+        log_fragment,
         cold_start: meta.cold_start,
         debug_sampled,
-        log_fragment: frag,
-        tenant,
+        tenant_late: OnceLock::new(),
         route: Mutex::new(None),
-        metrics: Mutex::new(MetricSet::default()),
+        metrics: Mutex::new(if obs.metrics {
+            pool::take_metric_set()
+        } else {
+            MetricSet::default()
+        }),
+        start_us: if sampled {
+            time::epoch_micros(SystemTime::now())
+        } else {
+            0
+        },
         xray,
-        start,
-        start_instant: Instant::now(),
+        start_instant,
     });
-    let span = if obs.logs || shared.xray.is_some() {
-        PENDING.with(|p| *p.borrow_mut() = Some(shared.clone()));
-        // ERROR level so that no level filter hides the invocation's root span.
-        let span = tracing::span!(target: "lift_observability", tracing::Level::ERROR, "invocation");
-        PENDING.with(|p| p.borrow_mut().take());
-        span
-    } else {
-        tracing::Span::none()
-    };
     Invocation {
         shared,
-        span,
+        span: OnceLock::new(),
         finished: false,
     }
+}
+
+/// Creates the invocation's root span (its layer data points at `shared`).
+fn root_span(shared: &Arc<Shared>) -> tracing::Span {
+    if !(shared.obs.logs || shared.xray.is_some()) {
+        return tracing::Span::none();
+    }
+    PENDING.with(|p| *p.borrow_mut() = Some(shared.clone()));
+    // ERROR level so that no level filter hides the invocation's root span.
+    let span = tracing::span!(target: "lift_observability", tracing::Level::ERROR, "invocation");
+    PENDING.with(|p| p.borrow_mut().take());
+    span
+}
+
+thread_local! {
+    /// The invocation whose future is being polled on this thread (set by
+    /// [`Invocation::instrument`] for the duration of each poll only).
+    static CURRENT: RefCell<Option<Arc<Shared>>> = const { RefCell::new(None) };
+}
+
+/// The invocation being polled on this thread, if any.
+pub(crate) fn current() -> Option<Arc<Shared>> {
+    CURRENT.with(|c| c.try_borrow().ok().and_then(|c| c.clone()))
+}
+
+/// Puts an invocation in [`CURRENT`] for one poll and puts the previous one back on drop (also
+/// when the poll panics). The `Arc` is moved in and out, never cloned.
+struct Entered<'a> {
+    slot: &'a mut Option<Arc<Shared>>,
+    swapped: bool,
+}
+
+impl<'a> Entered<'a> {
+    fn new(slot: &'a mut Option<Arc<Shared>>) -> Self {
+        let swapped = swap_current(slot);
+        Self { slot, swapped }
+    }
+}
+
+impl Drop for Entered<'_> {
+    fn drop(&mut self) {
+        if self.swapped {
+            swap_current(self.slot);
+        }
+    }
+}
+
+/// Swaps `slot` with the thread's current invocation; `false` (nothing done) if the
+/// thread-local is unavailable (thread exiting) or borrowed.
+fn swap_current(slot: &mut Option<Arc<Shared>>) -> bool {
+    CURRENT
+        .try_with(|c| match c.try_borrow_mut() {
+            Ok(mut c) => {
+                std::mem::swap(&mut *c, slot);
+                true
+            }
+            Err(_) => false,
+        })
+        .unwrap_or(false)
 }
 
 impl Invocation {
     /// Runs `fut` inside this invocation: every event inside gets this invocation's keys, and
     /// spans inside become X-Ray subsegments of this invocation.
-    pub fn instrument<F: Future>(&self, fut: F) -> Instrumented<F> {
-        fut.instrument(self.span.clone())
+    ///
+    /// The invocation is made current on the polling thread for the duration of each poll of
+    /// `fut` (a thread-local, moved in and out, never shared with another invocation), which
+    /// costs far less than entering a `tracing` span. Consequently `tracing::Span::current()`
+    /// inside `fut` is not the invocation's span; to carry the invocation into a spawned task,
+    /// instrument that task with [`Invocation::span`] (or with this method).
+    ///
+    /// The future is `Send` when `fut` is.
+    pub fn instrument<F: Future>(&self, fut: F) -> impl Future<Output = F::Output> + use<F> {
+        let mut shared = (self.shared.obs.logs || self.shared.xray.is_some()).then(|| self.shared.clone());
+        async move {
+            let mut fut = std::pin::pin!(fut);
+            std::future::poll_fn(move |cx| {
+                let _entered = Entered::new(&mut shared);
+                fut.as_mut().poll(cx)
+            })
+            .await
+        }
     }
 
-    /// The root span of this invocation (to enter it in synchronous code).
+    /// The root span of this invocation (to enter it in synchronous code, or to instrument a
+    /// task spawned from the handler). Created on first call.
     pub fn span(&self) -> &tracing::Span {
-        &self.span
+        self.span.get_or_init(|| root_span(&self.shared))
     }
 
     /// A handle for recording metrics (disabled when metrics are off).
@@ -188,12 +309,12 @@ impl Invocation {
 
     /// The request id.
     pub fn request_id(&self) -> &str {
-        &self.shared.request_id
+        self.shared.request_id()
     }
 
     /// The X-Ray trace id of this invocation, from its own trace header.
     pub fn trace_id(&self) -> Option<&str> {
-        self.shared.trace_id.as_deref()
+        self.shared.trace_id()
     }
 
     /// Whether this invocation logs at DEBUG (debug sampling, decided once at start).
@@ -208,12 +329,14 @@ impl Invocation {
 
     /// Sets the tenant once it is known (after authentication). The first tenant set wins.
     pub fn set_tenant(&self, tenant: &str) {
-        let _ = self.shared.tenant.set(tenant.into());
+        if self.shared.tenant_at_start.is_none() {
+            let _ = self.shared.tenant_late.set(tenant.into());
+        }
     }
 
     /// The tenant, if known.
     pub fn tenant(&self) -> Option<&str> {
-        self.shared.tenant.get().map(|t| &**t)
+        self.shared.tenant()
     }
 
     /// Sets the route once it is known (after routing).
@@ -234,18 +357,26 @@ impl Invocation {
     fn finish_inner(&mut self, outcome: Outcome<'_>) {
         let shared = &*self.shared;
         let obs = &*shared.obs;
-        let end = SystemTime::now();
         let latency = shared.start_instant.elapsed();
-        let route: Option<Box<str>> = match outcome.route {
-            Some(r) => Some(r.into()),
+        let late_route = match outcome.route {
+            Some(_) => None,
             None => shared.route.lock().ok().and_then(|mut r| r.take()),
         };
+        let route = outcome.route.or(late_route.as_deref());
         let status = outcome.status;
         let failed = outcome.error.is_some() || status.is_some_and(|s| s >= 500);
         let latency_ms = latency.as_secs_f64() * 1000.0;
+        // One clock read: the end is the start plus the monotonic latency when the start was read.
+        let end_us = if shared.start_us != 0 {
+            shared.start_us + latency.as_micros() as u64
+        } else if obs.metrics {
+            time::epoch_micros(SystemTime::now())
+        } else {
+            0
+        };
 
         if obs.logs && obs.summary_log {
-            log_line::summary(obs, shared, route.as_deref(), status, outcome.error, latency_ms, failed);
+            log_line::summary(obs, shared, route, status, outcome.error, latency_ms, failed);
         }
 
         if obs.metrics {
@@ -270,14 +401,14 @@ impl Invocation {
                     extra[n] = (k, v);
                     n += 1;
                 };
-                put("function_request_id", Extra::Str(&shared.request_id));
-                if let Some(t) = &shared.trace_id {
+                put("function_request_id", Extra::Str(shared.request_id()));
+                if let Some(t) = shared.trace_id() {
                     put("xray_trace_id", Extra::Str(t));
                 }
-                if let Some(t) = shared.tenant.get() {
+                if let Some(t) = shared.tenant() {
                     put("tenant_id", Extra::Str(t));
                 }
-                if let Some(r) = &route {
+                if let Some(r) = route {
                     put("route", Extra::Str(r));
                 }
                 if let Some(s) = status {
@@ -286,59 +417,67 @@ impl Invocation {
                 if let Some(e) = outcome.error {
                     put("error", Extra::Str(e));
                 }
-                set.flushed = true;
-                let ts = time::epoch_micros(end) / 1000;
-                emf::render(&set, &obs.namespace, &obs.service, ts, &extra[..n], |doc| {
-                    emit_emf(obs, doc);
+                let ts = end_us / 1000;
+                pool::with_scratch(|line| {
+                    let head = emf::Head {
+                        emf_head: &obs.emf_head,
+                        service_pair: &obs.process_fragment,
+                    };
+                    emf::render(&set, head, ts, &extra[..n], line, |doc| {
+                        emit_emf(obs, doc);
+                    });
+                    if shared.cold_start {
+                        emf::cold_start(line, &obs.namespace, &obs.service, obs.function_name.as_deref(), ts);
+                        emit_emf(obs, line);
+                    }
                 });
-                if shared.cold_start {
-                    let doc = emf::cold_start(&obs.namespace, &obs.service, obs.function_name.as_deref(), ts);
-                    emit_emf(obs, &doc);
-                }
-                // Free the values now; late handles see `flushed` and are refused.
-                set.metrics = Vec::new();
+                // Hand the buffers back now; late handles see `flushed` and are refused.
+                pool::give_metric_set(std::mem::take(&mut *set));
+                set.flushed = true;
             }
         }
 
-        if let Some(x) = &shared.xray {
-            let mut root = Subsegment {
-                name: match &route {
-                    Some(r) => format!("## {r}"),
-                    None => format!("## {}", obs.service),
-                },
-                start_us: time::epoch_micros(shared.start),
-                end_us: time::epoch_micros(end),
-                http_status: status,
-                ..Subsegment::default()
-            };
-            let ann = &mut root.annotations;
-            json::write_key(ann, "cold_start");
-            ann.push_str(if shared.cold_start { "true" } else { "false" });
-            json::write_key(ann, "service");
-            json::write_str(ann, &obs.service);
-            if let Some(t) = shared.tenant.get() {
-                json::write_key(ann, "tenant_id");
-                json::write_str(ann, t);
-            }
-            if let Some(r) = &route {
-                json::write_key(ann, "route");
-                json::write_str(ann, r);
-            }
-            json::write_key(&mut root.metadata, "function_request_id");
-            json::write_str(&mut root.metadata, &shared.request_id);
-            match status {
-                Some(429) => {
-                    root.throttle = true;
-                    root.error = true;
+        if let (Some(x), Some(trace_id)) = (&shared.xray, shared.trace_id()) {
+            pool::with_scratch(|ann| {
+                json::write_key_plain(ann, "cold_start");
+                ann.push_str(if shared.cold_start { "true" } else { "false" });
+                ann.push_str(&obs.process_fragment); // `,"service":".."`
+                if let Some(t) = shared.tenant() {
+                    json::write_key_plain(ann, "tenant_id");
+                    json::write_str(ann, t);
                 }
-                Some(s) if (400..500).contains(&s) => root.error = true,
-                _ => {}
-            }
-            if failed {
-                root.fault = true;
-                root.cause = Some(outcome.error.unwrap_or("server error").to_owned());
-            }
-            x.finish(obs, root);
+                if let Some(r) = route {
+                    json::write_key_plain(ann, "route");
+                    json::write_str(ann, r);
+                }
+                let meta_at = ann.len();
+                json::write_key_plain(ann, "function_request_id");
+                json::write_str(ann, shared.request_id());
+                let (annotations, metadata) = ann.split_at(meta_at);
+                let mut root = Seg {
+                    name_prefix: "## ",
+                    name: route.unwrap_or(&obs.service),
+                    start_us: shared.start_us,
+                    end_us,
+                    http_status: status,
+                    annotations,
+                    metadata,
+                    ..Seg::default()
+                };
+                match status {
+                    Some(429) => {
+                        root.throttle = true;
+                        root.error = true;
+                    }
+                    Some(s) if (400..500).contains(&s) => root.error = true,
+                    _ => {}
+                }
+                if failed {
+                    root.fault = true;
+                    root.cause = Some(outcome.error.unwrap_or("server error"));
+                }
+                x.finish(obs, trace_id, root);
+            });
         }
     }
 }

@@ -10,11 +10,11 @@ use tracing_subscriber::layer::{Context, Filter, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
 use crate::config::Inner;
-use crate::invocation::{Shared, INVOCATION_SPAN, INVOCATION_TARGET, PENDING};
+use crate::invocation::{self, Shared, INVOCATION_SPAN, INVOCATION_TARGET, PENDING};
 use crate::log_line::{self, RESERVED_KEYS};
 use crate::redact::{Redactor, REDACTED};
-use crate::xray::Subsegment;
-use crate::{ids, json, time};
+use crate::xray::Seg;
+use crate::{ids, json, pool, time};
 
 /// What the layer keeps in each span's extensions.
 struct SpanData {
@@ -36,6 +36,9 @@ struct SpanData {
 /// [`crate::Observability::start`]. Get it from [`crate::Observability::layers`].
 pub struct ObservabilityLayer {
     inner: Arc<Inner>,
+    /// When set, the layer filters by itself (as the only layer of [`crate::Observability::subscriber`]),
+    /// which is cheaper than `tracing-subscriber`'s per-layer filter machinery.
+    gate: Option<LevelGate>,
 }
 
 impl fmt::Debug for ObservabilityLayer {
@@ -45,8 +48,18 @@ impl fmt::Debug for ObservabilityLayer {
 }
 
 impl ObservabilityLayer {
+    /// The layer for composition: filtering is left to a per-layer filter ([`LevelGate`]).
     pub(crate) fn new(inner: Arc<Inner>) -> Self {
-        Self { inner }
+        Self { inner, gate: None }
+    }
+
+    /// The layer filtering by itself, for a subscriber where it is the only layer.
+    pub(crate) fn gated(inner: Arc<Inner>) -> Self {
+        let gate = LevelGate::new(&inner);
+        Self {
+            inner,
+            gate: Some(gate),
+        }
     }
 }
 
@@ -90,16 +103,35 @@ impl<S> Filter<S> for LevelGate {
     }
 
     fn callsite_enabled(&self, meta: &'static Metadata<'static>) -> Interest {
+        self.interest(meta)
+    }
+
+    fn max_level_hint(&self) -> Option<LevelFilter> {
+        Some(self.hint())
+    }
+}
+
+impl LevelGate {
+    fn hint(&self) -> LevelFilter {
+        self.events.max(self.spans)
+    }
+
+    fn interest(&self, meta: &Metadata<'_>) -> Interest {
         if self.allows(meta) {
             Interest::always()
         } else {
             Interest::never()
         }
     }
+}
 
-    fn max_level_hint(&self) -> Option<LevelFilter> {
-        Some(self.events.max(self.spans))
-    }
+/// Whether `name` is one of [`RESERVED_KEYS`] (they are 5 to 20 bytes long, all starting with
+/// one of a handful of letters: most names are rejected without a string comparison).
+fn is_reserved(name: &str) -> bool {
+    matches!(
+        name.as_bytes().first(),
+        Some(b'c' | b'f' | b'l' | b'm' | b's' | b't' | b'x')
+    ) && RESERVED_KEYS.contains(&name)
 }
 
 /// Writes fields as `,"k":v` pairs; the `message` field goes to its own buffer.
@@ -128,7 +160,7 @@ impl FieldWriter<'_> {
         }
         self.out.push(',');
         self.out.push('"');
-        if RESERVED_KEYS.contains(&name) {
+        if is_reserved(name) {
             self.out.push_str("fields.");
         }
         json::write_str_contents(self.out, name);
@@ -234,6 +266,18 @@ impl<S> Layer<S> for ObservabilityLayer
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
+    fn register_callsite(&self, meta: &'static Metadata<'static>) -> Interest {
+        self.gate.map_or(Interest::always(), |g| g.interest(meta))
+    }
+
+    fn enabled(&self, meta: &Metadata<'_>, _ctx: Context<'_, S>) -> bool {
+        self.gate.is_none_or(|g| g.allows(meta))
+    }
+
+    fn max_level_hint(&self) -> Option<LevelFilter> {
+        self.gate.map(|g| g.hint())
+    }
+
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(id) else { return };
         let meta = attrs.metadata();
@@ -254,16 +298,25 @@ where
                 fault: None,
             },
             None => {
+                // Inside a span of ours: inherit from it. Otherwise (a span opened directly in
+                // an instrumented handler): the invocation being polled, as a top-level span.
                 let (inv, parent_xid) = span
                     .parent()
                     .and_then(|p| p.extensions().get::<SpanData>().map(|d| (d.inv.clone(), d.xid)))
+                    .filter(|(inv, _)| inv.is_some())
+                    .or_else(|| {
+                        invocation::current().map(|i| {
+                            let xid = i.xray.as_ref().map_or(0, |x| x.root_id);
+                            (Some(i), xid)
+                        })
+                    })
                     .unwrap_or((None, 0));
                 let traced = parent_xid != 0;
                 SpanData {
                     inv,
                     is_root: false,
-                    fields: String::new(),
-                    annotations: String::new(),
+                    fields: pool::take_string(),
+                    annotations: if traced { pool::take_string() } else { String::new() },
                     xid: if traced { ids::new_span_id() } else { 0 },
                     parent_xid,
                     start_us: if traced {
@@ -334,10 +387,13 @@ where
             let sampled = leaf
                 .as_ref()
                 .and_then(|s| {
-                    s.extensions()
-                        .get::<SpanData>()
-                        .and_then(|d| d.inv.as_ref().map(|i| i.debug_sampled))
+                    s.scope().find_map(|s| {
+                        s.extensions()
+                            .get::<SpanData>()
+                            .and_then(|d| d.inv.as_ref().map(|i| i.debug_sampled))
+                    })
                 })
+                .or_else(|| invocation::current().map(|i| i.debug_sampled))
                 .unwrap_or(false);
             if !log_line::enabled(obs, level, sampled) {
                 return;
@@ -365,6 +421,9 @@ where
                     }
                 }
             }
+            if inv.is_none() {
+                inv = invocation::current();
+            }
             log_line::write_head(&mut b.line, level, &b.message, obs, inv.as_deref());
             match span_fields_start {
                 Some(at) => {
@@ -382,23 +441,41 @@ where
         let Some(data) = span.extensions_mut().remove::<SpanData>() else {
             return;
         };
-        if data.is_root || data.xid == 0 {
-            return;
+        if !data.is_root && data.xid != 0 {
+            if let Some(inv) = &data.inv {
+                if let (Some(x), Some(trace_id)) = (&inv.xray, inv.trace_id()) {
+                    let seg = Seg {
+                        id: data.xid,
+                        parent_id: data.parent_xid,
+                        name: span.name(),
+                        start_us: data.start_us,
+                        end_us: time::epoch_micros(std::time::SystemTime::now()),
+                        annotations: &data.annotations,
+                        metadata: &data.fields,
+                        fault: data.fault.is_some(),
+                        cause: data.fault.as_deref(),
+                        ..Seg::default()
+                    };
+                    x.push(&inv.obs, trace_id, &seg);
+                }
+            }
         }
-        let Some(inv) = &data.inv else { return };
-        let Some(x) = &inv.xray else { return };
-        let seg = Subsegment {
-            id: data.xid,
-            parent_id: data.parent_xid,
-            name: span.name().to_owned(),
-            start_us: data.start_us,
-            end_us: time::epoch_micros(std::time::SystemTime::now()),
-            annotations: data.annotations,
-            metadata: data.fields,
-            fault: data.fault.is_some(),
-            cause: data.fault,
-            ..Subsegment::default()
-        };
-        x.push(&inv.obs, seg);
+        pool::give_string(data.fields);
+        pool::give_string(data.annotations);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reserved_key_fast_check_agrees_with_the_list() {
+        for k in RESERVED_KEYS {
+            assert!(is_reserved(k), "{k}");
+        }
+        for k in ["order_id", "table", "", "fields.level", "Level"] {
+            assert!(!is_reserved(k), "{k}");
+        }
     }
 }

@@ -18,9 +18,12 @@
 //!   ([`Observability::install`], or [`Observability::layers`] to compose your own).
 //! * [`Observability::start`] opens an [`Invocation`] from the invocation's own metadata
 //!   ([`InvocationMeta`]: request id, ARN, *its* trace header, cold start, correlation id,
-//!   tenant). [`Invocation::instrument`] runs the handler inside the invocation's root span: every
-//!   event logged inside gets the invocation's keys (copied from a fragment rendered once at
-//!   start), and every span inside becomes an X-Ray subsegment of this invocation.
+//!   tenant). [`Invocation::instrument`] runs the handler inside the invocation: every event
+//!   logged inside gets the invocation's keys (copied from a fragment rendered once at start),
+//!   and every span inside becomes an X-Ray subsegment of this invocation. The invocation is made
+//!   current on the polling thread for each poll (a thread-local the `Arc` is moved into and out
+//!   of), which is much cheaper than entering a `tracing` span; [`Invocation::span`] gives the
+//!   invocation's root span for synchronous code or for instrumenting a spawned task.
 //! * [`Invocation::metrics`] hands out a [`Metrics`] handle; [`Invocation::finish`] writes the
 //!   summary line, flushes EMF once and sends the subsegments.
 //!
@@ -52,7 +55,15 @@
 //!
 //! So the recorder here is ~300 lines: one [`MetricSet`](Metrics) per invocation behind a lock
 //! only that invocation uses, validation at record time ([`MetricError`]), and a single flush
-//! in [`Invocation::finish`] that splits documents at 100 metrics and 100 values per metric.
+//! in [`Invocation::finish`] that splits documents at 100 metrics and 100 values per metric,
+//! rendered straight into a reused buffer (names in one text arena, the first value of each
+//! metric inline, no `serde_json::Value` tree).
+//!
+//! # Cost
+//!
+//! An invocation costs one heap allocation (its shared state) plus one per span of the handler
+//! (`tracing-subscriber`'s span extension); every string, metric set and X-Ray buffer comes from
+//! per-thread pools. See `docs/observability.md` for the measurements.
 //!
 //! # X-Ray
 //!
@@ -111,6 +122,7 @@ mod layer;
 mod log_line;
 mod metrics;
 mod observability;
+mod pool;
 mod redact;
 mod sink;
 mod stats;

@@ -75,13 +75,13 @@ pub(crate) fn write_head(line: &mut String, level: Level, message: &str, obs: &I
     line.push_str("\",\"message\":\"");
     line.push_str(message);
     line.push_str("\",\"timestamp\":\"");
-    time::write_rfc3339(line, std::time::SystemTime::now());
+    time::write_rfc3339_cached(line, std::time::SystemTime::now());
     line.push('"');
     match inv {
         Some(inv) => {
-            line.push_str(&inv.log_fragment);
-            if let Some(t) = inv.tenant.get() {
-                json::write_key(line, "tenant_id");
+            line.push_str(inv.log_fragment());
+            if let Some(t) = inv.tenant() {
+                json::write_key_plain(line, "tenant_id");
                 json::write_str(line, t);
             }
         }
@@ -124,17 +124,17 @@ pub(crate) fn summary(
         write_head(&mut b.line, level, msg, obs, Some(inv));
         let line = &mut b.line;
         if let Some(r) = route {
-            json::write_key(line, "route");
+            json::write_key_plain(line, "route");
             json::write_str(line, r);
         }
         if let Some(s) = status {
-            json::write_key(line, "status");
+            json::write_key_plain(line, "status");
             json::write_u64(line, u64::from(s));
         }
-        json::write_key(line, "latency_ms");
+        json::write_key_plain(line, "latency_ms");
         json::write_f64(line, (latency_ms * 1000.0).round() / 1000.0);
         if let Some(e) = error {
-            json::write_key(line, "error");
+            json::write_key_plain(line, "error");
             json::write_str(line, e);
         }
         finish_and_write(line, obs);

@@ -1,6 +1,6 @@
 //! The per-invocation metrics scope handlers record into, and its validation rules.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::sync::Arc;
 
 use crate::invocation::Shared;
@@ -95,32 +95,120 @@ impl fmt::Display for MetricError {
 
 impl std::error::Error for MetricError {}
 
-/// One metric and its values.
+/// A byte range of [`MetricSet`]'s text arena.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Rng(u32, u32);
+
+/// One metric and its values (the first inline: most metrics have exactly one).
 #[derive(Debug)]
 pub(crate) struct Entry {
-    pub(crate) name: Box<str>,
+    name: Rng,
+    /// The name as JSON string contents (the same range when it needs no escape).
+    json_name: Rng,
     pub(crate) unit: Unit,
     pub(crate) resolution: Resolution,
-    pub(crate) values: Vec<f64>,
+    first: f64,
+    more: Vec<f64>,
 }
 
-/// Everything recorded by one invocation.
+impl Entry {
+    /// How many values were recorded.
+    pub(crate) fn len(&self) -> usize {
+        1 + self.more.len()
+    }
+
+    /// The `i`-th value recorded.
+    pub(crate) fn value(&self, i: usize) -> f64 {
+        if i == 0 {
+            self.first
+        } else {
+            self.more[i - 1]
+        }
+    }
+
+    fn last_mut(&mut self) -> &mut f64 {
+        self.more.last_mut().unwrap_or(&mut self.first)
+    }
+}
+
+/// Everything recorded by one invocation. Names, dimension values and rendered property values
+/// live in one text arena, so recording allocates nothing once a pooled set has grown.
 #[derive(Debug, Default)]
 pub(crate) struct MetricSet {
+    text: String,
     pub(crate) metrics: Vec<Entry>,
     /// Dimensions besides the default `service`.
-    pub(crate) dimensions: Vec<(Box<str>, Box<str>)>,
-    pub(crate) properties: Vec<(Box<str>, serde_json::Value)>,
+    dimensions: Vec<(Rng, Rng)>,
+    /// Property keys and their values, rendered as JSON.
+    properties: Vec<(Rng, Rng)>,
+    /// Whether a metric, dimension or property uses one of [`crate::emf::EXTRA_KEYS`].
+    extra_key_used: bool,
     pub(crate) flushed: bool,
 }
 
 impl MetricSet {
+    fn s(&self, r: Rng) -> &str {
+        &self.text[r.0 as usize..r.1 as usize]
+    }
+
+    /// Whether the handler used `key`, one of [`crate::emf::EXTRA_KEYS`], itself.
+    pub(crate) fn extra_key_taken(&self, key: &str) -> bool {
+        self.extra_key_used && self.key_used(key)
+    }
+
+    /// Stores a new key (metric name, dimension or property key).
+    fn push_key(&mut self, key: &str) -> Rng {
+        if crate::emf::EXTRA_KEYS.contains(&key) {
+            self.extra_key_used = true;
+        }
+        self.push_text(key)
+    }
+
+    fn push_text(&mut self, s: &str) -> Rng {
+        let start = self.text.len();
+        self.text.push_str(s);
+        Rng(start as u32, self.text.len() as u32)
+    }
+
+    /// Forgets everything, keeping the capacity (for the pool).
+    pub(crate) fn reset(&mut self) {
+        self.text.clear();
+        self.metrics.clear();
+        self.dimensions.clear();
+        self.properties.clear();
+        self.extra_key_used = false;
+        self.flushed = false;
+    }
+
+    /// Heap memory held (approximately), to decide whether the set is worth pooling.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.text.capacity()
+            + self.metrics.capacity() * std::mem::size_of::<Entry>()
+            + self.metrics.iter().map(|m| m.more.capacity() * 8).sum::<usize>()
+            + (self.dimensions.capacity() + self.properties.capacity()) * 16
+    }
+
+    /// A metric's name, escaped as JSON string contents.
+    pub(crate) fn json_name(&self, e: &Entry) -> &str {
+        self.s(e.json_name)
+    }
+
+    /// Dimensions besides `service`, in the order first added.
+    pub(crate) fn dimensions(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.dimensions.iter().map(|&(k, v)| (self.s(k), self.s(v)))
+    }
+
+    /// Properties: key and value as JSON.
+    pub(crate) fn properties(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.properties.iter().map(|&(k, v)| (self.s(k), self.s(v)))
+    }
+
     pub(crate) fn key_used(&self, key: &str) -> bool {
         key == "service"
             || key == "_aws"
-            || self.metrics.iter().any(|m| &*m.name == key)
-            || self.dimensions.iter().any(|(k, _)| &**k == key)
-            || self.properties.iter().any(|(k, _)| &**k == key)
+            || self.metrics.iter().any(|m| self.s(m.name) == key)
+            || self.dimensions.iter().any(|&(k, _)| self.s(k) == key)
+            || self.properties.iter().any(|&(k, _)| self.s(k) == key)
     }
 
     pub(crate) fn add(
@@ -141,7 +229,12 @@ impl MetricSet {
                 value,
             });
         }
-        if let Some(m) = self.metrics.iter_mut().find(|m| &*m.name == name) {
+        let text = &self.text;
+        if let Some(m) = self
+            .metrics
+            .iter_mut()
+            .find(|m| &text[m.name.0 as usize..m.name.1 as usize] == name)
+        {
             if m.unit != unit || m.resolution != resolution {
                 return Err(MetricError::UnitConflict {
                     name: name.to_owned(),
@@ -149,20 +242,31 @@ impl MetricSet {
                     now: unit,
                 });
             }
-            match (sum, m.values.last_mut()) {
-                (true, Some(last)) => *last += value,
-                _ => m.values.push(value),
+            if sum {
+                *m.last_mut() += value;
+            } else {
+                m.more.push(value);
             }
             return Ok(());
         }
         if self.key_used(name) {
             return Err(MetricError::KeyConflict(name.to_owned()));
         }
+        let json_name = if crate::json::is_plain(name) {
+            None
+        } else {
+            let start = self.text.len();
+            crate::json::write_str_contents(&mut self.text, name);
+            Some(Rng(start as u32, self.text.len() as u32))
+        };
+        let name = self.push_key(name);
         self.metrics.push(Entry {
-            name: name.into(),
+            name,
+            json_name: json_name.unwrap_or(name),
             unit,
             resolution,
-            values: vec![value],
+            first: value,
+            more: Vec::new(),
         });
         Ok(())
     }
@@ -189,8 +293,9 @@ impl MetricSet {
         if value.chars().any(char::is_control) {
             return Err(bad("value must not contain control characters"));
         }
-        if let Some(d) = self.dimensions.iter_mut().find(|(k, _)| &**k == name) {
-            d.1 = value.into();
+        if let Some(i) = self.dimensions.iter().position(|&(k, _)| self.s(k) == name) {
+            let v = self.push_text(value);
+            self.dimensions[i].1 = v;
             return Ok(());
         }
         if self.key_used(name) {
@@ -199,36 +304,47 @@ impl MetricSet {
         if self.dimensions.len() + 1 >= MAX_DIMENSIONS {
             return Err(MetricError::TooManyDimensions { name: name.to_owned() });
         }
-        self.dimensions.push((name.into(), value.into()));
+        let k = self.push_key(name);
+        let v = self.push_text(value);
+        self.dimensions.push((k, v));
         Ok(())
     }
 
-    pub(crate) fn property(&mut self, key: &str, value: serde_json::Value) -> Result<(), MetricError> {
+    pub(crate) fn property(&mut self, key: &str, value: &serde_json::Value) -> Result<(), MetricError> {
         if self.flushed {
             return Err(MetricError::Flushed);
         }
         if key.is_empty() || key.chars().any(char::is_control) {
             return Err(MetricError::InvalidName(key.to_owned()));
         }
-        if let Some(p) = self.properties.iter_mut().find(|(k, _)| &**k == key) {
-            p.1 = value;
-            return Ok(());
-        }
-        if self.key_used(key) {
+        let existing = self.properties.iter().position(|&(k, _)| self.s(k) == key);
+        if existing.is_none() && self.key_used(key) {
             return Err(MetricError::KeyConflict(key.to_owned()));
         }
-        self.properties.push((key.into(), value));
+        let k = match existing {
+            Some(i) => self.properties[i].0,
+            None => self.push_key(key),
+        };
+        let start = self.text.len();
+        // `Value`'s Display is compact JSON.
+        let _ = write!(self.text, "{value}");
+        let v = Rng(start as u32, self.text.len() as u32);
+        match existing {
+            Some(i) => self.properties[i].1 = v,
+            None => self.properties.push((k, v)),
+        }
         Ok(())
     }
 }
 
 fn validate_name(name: &str) -> Result<(), MetricError> {
-    if name.is_empty()
-        || name == "_aws"
-        || name.trim().is_empty()
-        || name.chars().count() > MAX_NAME_LEN
-        || name.chars().any(char::is_control)
-    {
+    let bad = if name.is_ascii() {
+        // ASCII (nearly every name): one pass over the bytes, length in bytes is in characters.
+        name.len() > MAX_NAME_LEN || name.bytes().any(|b| b.is_ascii_control()) || name.trim_ascii().is_empty()
+    } else {
+        name.chars().count() > MAX_NAME_LEN || name.chars().any(char::is_control) || name.trim().is_empty()
+    };
+    if bad || name == "_aws" {
         return Err(MetricError::InvalidName(name.to_owned()));
     }
     Ok(())
@@ -313,7 +429,7 @@ impl Metrics {
     /// Adds a property: a searchable, non-metric key of the EMF document.
     pub fn property(&self, key: &str, value: impl Into<serde_json::Value>) -> Result<(), MetricError> {
         let value = value.into();
-        self.with(|s| s.property(key, value))
+        self.with(|s| s.property(key, &value))
     }
 }
 
@@ -331,7 +447,7 @@ mod tests {
         assert!(s.add("ok", f64::NAN, Unit::Count, Resolution::Standard, false).is_err());
         s.add("ok", 1.0, Unit::Count, Resolution::Standard, true).expect("ok");
         s.add("ok", 2.0, Unit::Count, Resolution::Standard, true).expect("ok");
-        assert_eq!(s.metrics[0].values, vec![3.0]);
+        assert_eq!((s.metrics[0].len(), s.metrics[0].value(0)), (1, 3.0));
         assert!(matches!(
             s.add("ok", 2.0, Unit::Seconds, Resolution::Standard, false),
             Err(MetricError::UnitConflict { .. })

@@ -75,7 +75,8 @@ impl Observability {
     /// A complete subscriber (registry + [`Self::layers`]), e.g. for
     /// `tracing::subscriber::with_default` in tests.
     pub fn subscriber(&self) -> impl Subscriber + Send + Sync + 'static {
-        tracing_subscriber::registry().with(self.layers())
+        // The only layer: it filters by itself instead of through a per-layer filter.
+        tracing_subscriber::registry().with(ObservabilityLayer::gated(self.inner.clone()))
     }
 
     /// Installs [`Self::subscriber`] as the global default.

@@ -1,6 +1,34 @@
 //! Wall-clock formatting: RFC 3339 for logs, epoch milliseconds for EMF, epoch seconds for X-Ray.
 
+use std::cell::Cell;
 use std::time::{SystemTime, UNIX_EPOCH};
+
+thread_local! {
+    /// The last second formatted on this thread: `YYYY-MM-DDTHH:MM:SS.` (20 bytes).
+    static SECOND: Cell<(u64, [u8; 20])> = const { Cell::new((u64::MAX, [0; 20])) };
+}
+
+/// [`write_rfc3339`] with the date and time up to the second cached per thread: lines logged
+/// within the same second only format their milliseconds.
+pub(crate) fn write_rfc3339_cached(out: &mut String, t: SystemTime) {
+    let micros = epoch_micros(t);
+    let secs = micros / 1_000_000;
+    let ms = ((micros % 1_000_000) / 1000) as u32;
+    let (cached, mut prefix) = SECOND.with(Cell::get);
+    if cached != secs {
+        let mut s = String::with_capacity(24);
+        write_rfc3339(&mut s, UNIX_EPOCH + std::time::Duration::from_secs(secs));
+        prefix.copy_from_slice(&s.as_bytes()[..20]);
+        SECOND.with(|c| c.set((secs, prefix)));
+    }
+    let mut buf = [0u8; 24];
+    buf[..20].copy_from_slice(&prefix);
+    buf[20] = b'0' + (ms / 100) as u8;
+    buf[21] = b'0' + ((ms / 10) % 10) as u8;
+    buf[22] = b'0' + (ms % 10) as u8;
+    buf[23] = b'Z';
+    out.push_str(std::str::from_utf8(&buf).unwrap_or("1970-01-01T00:00:00.000Z"));
+}
 
 /// Microseconds since the Unix epoch (0 if the clock is before 1970).
 pub(crate) fn epoch_micros(t: SystemTime) -> u64 {
@@ -42,15 +70,11 @@ pub(crate) fn write_rfc3339(out: &mut String, t: SystemTime) {
 /// Appends epoch seconds with microsecond precision, X-Ray's time format: `1712345678.123456`.
 pub(crate) fn write_epoch_seconds(out: &mut String, micros: u64) {
     out.push_str(itoa::Buffer::new().format(micros / 1_000_000));
+    // `1_000_000 + frac` has seven digits: drop the leading `1` to keep the zero padding.
+    let mut b = itoa::Buffer::new();
+    let frac = b.format(1_000_000 + micros % 1_000_000);
     out.push('.');
-    let frac = (micros % 1_000_000) as u32;
-    let mut buf = [b'0'; 6];
-    let mut f = frac;
-    for slot in buf.iter_mut().rev() {
-        *slot = b'0' + (f % 10) as u8;
-        f /= 10;
-    }
-    out.push_str(std::str::from_utf8(&buf).unwrap_or("000000"));
+    out.push_str(frac.get(1..).unwrap_or("000000"));
 }
 
 fn put2(dst: &mut [u8], v: u32) {
@@ -96,6 +120,28 @@ mod tests {
         s.clear();
         write_rfc3339(&mut s, UNIX_EPOCH + Duration::from_secs(4_102_444_800));
         assert_eq!(s, "2100-01-01T00:00:00.000Z");
+    }
+
+    #[test]
+    fn cached_formatting_matches_uncached() {
+        for ms in [
+            0u64,
+            999,
+            1_000,
+            1_709_251_198_987,
+            1_709_251_198_999,
+            1_709_251_199_000,
+            4_102_444_800_001,
+        ] {
+            let t = UNIX_EPOCH + Duration::from_millis(ms);
+            let (mut a, mut b) = (String::new(), String::new());
+            write_rfc3339(&mut a, t);
+            write_rfc3339_cached(&mut b, t);
+            assert_eq!(a, b);
+            b.clear();
+            write_rfc3339_cached(&mut b, t);
+            assert_eq!(a, b);
+        }
     }
 
     #[test]

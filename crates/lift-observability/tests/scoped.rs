@@ -677,3 +677,163 @@ fn handles_are_send_and_sync_where_promised() {
     let fut = inv.instrument(async { 1 });
     spawnable(&fut);
 }
+
+#[test]
+fn a_span_closing_after_finish_is_sent_on_its_own() {
+    let xray = CaptureSink::new();
+    let obs = Observability::builder()
+        .service("orders")
+        .log_sink(CaptureSink::new())
+        .emf_sink(CaptureSink::new())
+        .xray_sink(xray.clone())
+        .build()
+        .expect("config");
+    let header = format!("Root={ROOT};Parent={PARENT};Sampled=1");
+    with(&obs, || {
+        let inv = obs.start(meta("req-late", Some(&header), false));
+        let late = inv.span().in_scope(|| tracing::info_span!("background", job = 1));
+        inv.finish(Outcome::default());
+        assert_eq!(xray.lines().len(), 1);
+        drop(late);
+    });
+    let docs: Vec<Value> = xray
+        .lines()
+        .iter()
+        .map(|d| serde_json::from_str(d.split_once('\n').expect("header line").1).expect("json"))
+        .collect();
+    assert_eq!(docs.len(), 2, "{docs:?}");
+    assert_eq!(docs[1]["name"], "background");
+    assert_eq!(docs[1]["trace_id"], ROOT);
+    assert_eq!(docs[1]["parent_id"], docs[0]["id"]);
+    assert_eq!(docs[1]["metadata"]["default"]["job"], 1);
+}
+
+#[test]
+fn pooled_buffers_never_carry_anything_into_the_next_invocation() {
+    let logs = CaptureSink::new();
+    let emf = CaptureSink::new();
+    let xray = CaptureSink::new();
+    let obs = Observability::builder()
+        .service("orders")
+        .log_sink(logs.clone())
+        .emf_sink(emf.clone())
+        .xray_sink(xray.clone())
+        .summary_metrics(false)
+        .build()
+        .expect("config");
+    let header = format!("Root={ROOT};Parent={PARENT};Sampled=1");
+    with(&obs, || {
+        for i in 0..5 {
+            let req = format!("req-{i}");
+            let inv = obs.start(meta(&req, Some(&header), false));
+            let m = inv.metrics();
+            m.count(&format!("Only{i}"), 1).expect("metric");
+            m.dimension("run", &format!("r{i}")).expect("dimension");
+            inv.span().in_scope(|| {
+                tracing::info_span!("step", i).in_scope(|| tracing::info!(i, "working"));
+            });
+            inv.finish(Outcome::default());
+        }
+    });
+    let docs = emf.json_lines().expect("json");
+    assert_eq!(docs.len(), 5);
+    for (i, d) in docs.iter().enumerate() {
+        let metrics = d["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+            .as_array()
+            .expect("metrics");
+        assert_eq!(metrics.len(), 1, "{d}");
+        assert_eq!(metrics[0]["Name"], format!("Only{i}"));
+        assert_eq!(d["run"], format!("r{i}"));
+        assert_eq!(d["function_request_id"], format!("req-{i}"));
+    }
+    let lines = logs.json_lines().expect("json");
+    let working: Vec<&Value> = lines.iter().filter(|l| l["message"] == "working").collect();
+    assert_eq!(working.len(), 5);
+    for (i, l) in working.iter().enumerate() {
+        assert_eq!(l["function_request_id"], format!("req-{i}"));
+        assert_eq!(l["i"], i as u64);
+    }
+    for (i, d) in xray.lines().iter().enumerate() {
+        let doc: Value = serde_json::from_str(d.split_once('\n').expect("header").1).expect("json");
+        let subs = doc["subsegments"].as_array().expect("subsegments");
+        assert_eq!(subs.len(), 1, "{doc}");
+        assert_eq!(subs[0]["metadata"]["default"]["i"], i as u64);
+    }
+}
+
+#[test]
+fn nested_instrumented_invocations_restore_the_outer_one() {
+    let logs = CaptureSink::new();
+    let obs = Observability::builder()
+        .service("orders")
+        .log_sink(logs.clone())
+        .emf_sink(CaptureSink::new())
+        .summary_log(false)
+        .build()
+        .expect("config");
+    let rt = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+    with(&obs, || {
+        let a = obs.start(meta("req-a", None, false));
+        let b = obs.start(meta("req-b", None, false));
+        rt.block_on(a.instrument(async {
+            tracing::info!("a before");
+            b.instrument(async {
+                tracing::info!("b");
+                tokio::task::yield_now().await;
+                tracing::info!("b after yield");
+            })
+            .await;
+            tracing::info!("a after");
+        }));
+        tracing::info!("outside");
+        a.finish(Outcome::default());
+        b.finish(Outcome::default());
+    });
+    let lines = logs.json_lines().expect("json");
+    let rid = |msg: &str| {
+        lines
+            .iter()
+            .find(|l| l["message"] == msg)
+            .map(|l| l["function_request_id"].clone())
+            .expect("line")
+    };
+    assert_eq!(rid("a before"), "req-a");
+    assert_eq!(rid("b"), "req-b");
+    assert_eq!(rid("b after yield"), "req-b");
+    assert_eq!(rid("a after"), "req-a");
+    assert_eq!(rid("outside"), Value::Null);
+}
+
+#[test]
+fn a_panicking_handler_does_not_leave_its_invocation_current() {
+    let logs = CaptureSink::new();
+    let obs = Observability::builder()
+        .service("orders")
+        .log_sink(logs.clone())
+        .emf_sink(CaptureSink::new())
+        .summary_log(false)
+        .build()
+        .expect("config");
+    let rt = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+    with(&obs, || {
+        let inv = obs.start(meta("req-panic", None, false));
+        let fut = inv.instrument(async {
+            tracing::info!("before panic");
+            panic!("handler bug");
+        });
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| rt.block_on(fut)));
+        assert!(caught.is_err());
+        tracing::info!("after panic");
+        inv.finish(Outcome::default());
+    });
+    let lines = logs.json_lines().expect("json");
+    let rid = |msg: &str| {
+        lines
+            .iter()
+            .find(|l| l["message"] == msg)
+            .map(|l| l["function_request_id"].clone())
+            .expect("line")
+    };
+    assert_eq!(rid("before panic"), "req-panic");
+    assert_eq!(rid("after panic"), Value::Null);
+}
