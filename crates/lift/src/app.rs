@@ -279,6 +279,8 @@ impl App {
             r.fallback(|| async { Error::not_found() })
                 .method_not_allowed_fallback(|| async { Error::method_not_allowed() })
                 .layer(DefaultBodyLimit::max(self.body_limit))
+                // Converts every handler into its route once, here, instead of on each request.
+                .with_state(())
         };
         Lift {
             inner: Arc::new(Shared {
