@@ -174,6 +174,23 @@ impl FieldWriter<'_> {
         Slot::Value
     }
 
+    /// A field rendered with `Display`/`Debug`: into the message, or as a JSON string.
+    fn record_formatted(&mut self, field: &Field, value: fmt::Arguments<'_>) {
+        match self.key(field) {
+            Slot::Message => {
+                if let Some(m) = self.message.as_deref_mut() {
+                    let _ = json::Escaping(m).write_fmt(value);
+                }
+            }
+            Slot::Value => {
+                self.out.push('"');
+                let _ = json::Escaping(self.out).write_fmt(value);
+                self.out.push('"');
+            }
+            Slot::Skip => {}
+        }
+    }
+
     fn annotation(&mut self, field: &Field, write: impl FnOnce(&mut String)) {
         if let Some((ann, keys)) = &mut self.annotations {
             if keys.is_redacted(field.name()) && !self.redactor.is_redacted(field.name()) {
@@ -201,19 +218,7 @@ impl tracing_core::field::Visit for FieldWriter<'_> {
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        match self.key(field) {
-            Slot::Message => {
-                if let Some(m) = self.message.as_deref_mut() {
-                    let _ = write!(json::Escaping(m), "{value:?}");
-                }
-            }
-            Slot::Value => {
-                self.out.push('"');
-                let _ = write!(json::Escaping(self.out), "{value:?}");
-                self.out.push('"');
-            }
-            Slot::Skip => {}
-        }
+        self.record_formatted(field, format_args!("{value:?}"));
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
@@ -246,19 +251,7 @@ impl tracing_core::field::Visit for FieldWriter<'_> {
     }
 
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
-        match self.key(field) {
-            Slot::Message => {
-                if let Some(m) = self.message.as_deref_mut() {
-                    let _ = write!(json::Escaping(m), "{value}");
-                }
-            }
-            Slot::Value => {
-                self.out.push('"');
-                let _ = write!(json::Escaping(self.out), "{value}");
-                self.out.push('"');
-            }
-            Slot::Skip => {}
-        }
+        self.record_formatted(field, format_args!("{value}"));
     }
 }
 
