@@ -242,6 +242,12 @@ async fn local_server_serves_routes_and_raw_events() {
     let (status, body) = client.request("POST", lift::local::INVOKE_PATH, "{nope").await;
     assert_eq!(status, 200);
     assert!(body.contains("Lift.malformed_json"), "{body}");
+    // An event over Lambda's 6 MB payload limit is refused, and the server keeps serving.
+    let huge = format!("{{\"x\":\"{}\"}}", "a".repeat(7 * 1024 * 1024));
+    let (status, _) = client.request("POST", lift::local::INVOKE_PATH, &huge).await;
+    assert_eq!(status, 413);
+    let (status, _) = client.request("GET", "/ctx", "").await;
+    assert_eq!(status, 200);
 }
 
 /// A minimal HTTP/1.1 client over a real socket (no client crate needed).
