@@ -70,7 +70,7 @@ pub use deadline::{Deadline, InvocationDeadline, WithDeadline};
 pub use event::{NoopListener, ResilienceEvent, ResilienceListener};
 pub use key::{Global, KeyFn, PartitionKey};
 pub use rejection::{rejection, RateLimitInfo, Rejection};
-pub use stack::{HttpStack, ResilienceStack};
+pub use stack::{http_breaker_config, http_rate_limit, HttpStack, ResilienceStack};
 
 pub use bulkhead::{BulkheadFull, BulkheadLayer};
 pub use circuit_breaker::{CircuitBreakerLayer, Open};

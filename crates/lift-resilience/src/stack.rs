@@ -21,6 +21,21 @@ use crate::rate_limit::{per_second, LocalStore, RateLimitLayer};
 use crate::timeout::TimeoutLayer;
 use crate::{Global, HttpClassifier, ResilienceListener};
 
+/// The breaker settings of [`ResilienceStack::http`]: window of the last 20 calls, judged from
+/// 10, opens at 50 % failures, 5 s in open, 3 trial calls.
+pub fn http_breaker_config() -> BreakerConfig {
+    BreakerConfig::default()
+        .window(SlidingWindow::Count(20))
+        .minimum_calls(10)
+        .wait_in_open(WaitInOpen::Fixed(Duration::from_secs(5)))
+        .permitted_calls_in_half_open(3)
+}
+
+/// The rate of [`ResilienceStack::http`]: 1000 requests per second.
+pub fn http_rate_limit() -> governor::Quota {
+    per_second(1000)
+}
+
 /// A stack of resilience layers, each replaceable (any `Layer`, [`Identity`] to leave one out).
 #[derive(Debug, Clone)]
 pub struct ResilienceStack<RL, LS, BH, CB, TO, RT> {
@@ -81,16 +96,11 @@ impl HttpStack {
 
     /// [`http`](Self::http) with every layer reporting to `listener`.
     pub fn http_with_listener(listener: Arc<dyn ResilienceListener>) -> Self {
-        let breaker = BreakerConfig::default()
-            .window(SlidingWindow::Count(20))
-            .minimum_calls(10)
-            .wait_in_open(WaitInOpen::Fixed(Duration::from_secs(5)))
-            .permitted_calls_in_half_open(3);
         ResilienceStack {
-            rate_limit: RateLimitLayer::new(per_second(1000)).listener(listener.clone()),
+            rate_limit: RateLimitLayer::new(http_rate_limit()).listener(listener.clone()),
             load_shed: LoadShedLayer::aimd().listener(listener.clone()),
             bulkhead: BulkheadLayer::new(64).listener(listener.clone()),
-            breaker: CircuitBreakerLayer::new(breaker)
+            breaker: CircuitBreakerLayer::new(http_breaker_config())
                 .classifier(HttpClassifier)
                 .listener(listener.clone()),
             timeout: TimeoutLayer::new(Duration::from_secs(30)).listener(listener),

@@ -269,6 +269,13 @@ impl App {
 
     /// Finishes the app: installs the 404/405 fallbacks and the body limit.
     pub fn build(self) -> Lift {
+        #[cfg(feature = "observability")]
+        let configured = self.observability.as_ref().map(|o| o.correlation_header());
+        #[cfg(not(feature = "observability"))]
+        let configured: Option<&str> = None;
+        let correlation_header = configured
+            .and_then(|name| http::HeaderName::from_bytes(name.as_bytes()).ok())
+            .unwrap_or(http::HeaderName::from_static(DEFAULT_CORRELATION_HEADER));
         let finish = |r: Router| {
             // `route_layer` refuses a router without routes.
             let r = if r.has_routes() {
@@ -287,6 +294,7 @@ impl App {
                 router: finish(self.router),
                 websocket: finish(self.websocket),
                 events: self.events,
+                correlation_header,
                 #[cfg(feature = "observability")]
                 observability: self.observability,
             }),
@@ -306,6 +314,8 @@ struct Shared {
     router: Router,
     websocket: Router,
     events: EventRoutes,
+    /// The correlation header read and echoed, parsed once at build.
+    correlation_header: http::HeaderName,
     #[cfg(feature = "observability")]
     observability: Option<lift_observability::Observability>,
 }
@@ -461,7 +471,7 @@ impl Lift {
                 .map_or(Route::None, Route::Http);
             scope.finish_http(
                 res.status().as_u16(),
-                res.extensions().get::<ErrorCode>().map(|c| c.0.as_str()),
+                res.extensions().get::<ErrorCode>().map(|c| &*c.0),
                 &route,
             );
         }
@@ -469,11 +479,7 @@ impl Lift {
     }
 
     fn correlation_header(&self) -> &str {
-        #[cfg(feature = "observability")]
-        if let Some(obs) = &self.inner.observability {
-            return obs.correlation_header();
-        }
-        DEFAULT_CORRELATION_HEADER
+        self.inner.correlation_header.as_str()
     }
 
     /// Opens the invocation's observability scope, if observability is on, and gives the
@@ -499,18 +505,13 @@ impl Lift {
     /// Adds `x-request-id` and echoes the correlation id; renders Lift errors with the
     /// request id.
     fn finalize(&self, res: &mut Response, ctx: &Context) {
-        finalize(res, ctx);
+        render_error(res, ctx);
         let headers = res.headers_mut();
         if let Ok(v) = http::HeaderValue::from_str(ctx.request_id()) {
             headers.insert(X_REQUEST_ID, v);
         }
-        if let Some(id) = ctx.correlation_id() {
-            if let (Ok(name), Ok(v)) = (
-                http::HeaderName::from_bytes(self.correlation_header().as_bytes()),
-                http::HeaderValue::from_str(id),
-            ) {
-                headers.insert(name, v);
-            }
+        if let Some(v) = ctx.correlation_id().and_then(|id| http::HeaderValue::from_str(id).ok()) {
+            headers.insert(self.inner.correlation_header.clone(), v);
         }
     }
 
@@ -554,14 +555,15 @@ async fn serve(router: &Router, mut req: http::Request<Body>, ctx: &Context) -> 
     res
 }
 
-fn finalize(res: &mut Response, ctx: &Context) {
+/// Re-renders a Lift error body with the invocation's request id and logs its private cause.
+fn render_error(res: &mut Response, ctx: &Context) {
     let Some(ErrorReport(err)) = res.extensions_mut().remove::<ErrorReport>() else {
         return;
     };
     if err.status().is_server_error() {
         tracing::error!(code = err.code(), error = %err, request_id = ctx.request_id(), "request failed");
     }
-    res.extensions_mut().insert(ErrorCode(err.code().to_owned()));
+    res.extensions_mut().insert(ErrorCode(err.code_cow()));
     *res.body_mut() = Body::from(err.body_json(Some(ctx.request_id())));
     res.headers_mut().remove(http::header::CONTENT_LENGTH);
 }
@@ -573,7 +575,7 @@ pub const DEFAULT_CORRELATION_HEADER: &str = "x-correlation-id";
 
 /// The stable code of an error response, kept for the invocation's summary.
 #[derive(Clone, Debug)]
-struct ErrorCode(String);
+struct ErrorCode(std::borrow::Cow<'static, str>);
 
 /// An event after detection (and, for HTTP, decoding).
 // Built and moved once per invocation; boxing the HTTP variant would only add an allocation.

@@ -127,6 +127,10 @@ impl Error {
         &self.code
     }
 
+    pub(crate) fn code_cow(&self) -> Cow<'static, str> {
+        self.code.clone()
+    }
+
     /// The public message.
     pub fn message(&self) -> &str {
         &self.message

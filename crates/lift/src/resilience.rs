@@ -16,7 +16,6 @@ use std::future::Future;
 use std::hash::{Hash, Hasher};
 use std::pin::Pin;
 use std::task::{ready, Context as TaskContext, Poll};
-use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::MatchedPath;
@@ -89,19 +88,14 @@ pub fn default_stack() -> DefaultStack {
 
 /// [`default_stack`] reporting every transition, rejection, shed and retry to `listener`.
 pub fn default_stack_with_listener(listener: std::sync::Arc<dyn ResilienceListener>) -> DefaultStack {
-    let breaker = circuit_breaker::BreakerConfig::default()
-        .window(circuit_breaker::SlidingWindow::Count(20))
-        .minimum_calls(10)
-        .wait_in_open(circuit_breaker::WaitInOpen::Fixed(Duration::from_secs(5)))
-        .permitted_calls_in_half_open(3);
     ResilienceStack::http_with_listener(listener.clone())
         .rate_limit(
-            rate_limit::RateLimitLayer::new(rate_limit::per_second(1000))
+            rate_limit::RateLimitLayer::new(http_rate_limit())
                 .http_headers()
                 .listener(listener.clone()),
         )
         .circuit_breaker(
-            circuit_breaker::CircuitBreakerLayer::new(breaker)
+            circuit_breaker::CircuitBreakerLayer::new(http_breaker_config())
                 .key(route_key as RouteKeyFn)
                 .classifier(HttpClassifier)
                 .listener(listener),
@@ -251,9 +245,6 @@ where
         }
     }
 }
-
-/// Body type alias kept for users composing their own stacks over Lift routes.
-pub type RouteRequest = http::Request<Body>;
 
 /// One record handler call as a tower request: the invocation's context and the handler's
 /// input. Its [`Deadline`] is the invocation's.

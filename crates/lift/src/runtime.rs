@@ -4,7 +4,6 @@ use lambda_runtime::{layers::TracingLayer, service_fn, LambdaEvent, Runtime};
 use serde_json::value::RawValue;
 
 use crate::app::Lift;
-use crate::output::Output;
 
 /// Runs `lift` against the Lambda Runtime API named by `AWS_LAMBDA_RUNTIME_API`.
 ///
@@ -40,11 +39,4 @@ fn check_env() -> Result<(), crate::BoxError> {
         Ok(Err(e)) => Err(format!("AWS_LAMBDA_FUNCTION_MEMORY_SIZE is not a number: {e}").into()),
         Err(_) => Err("AWS_LAMBDA_FUNCTION_MEMORY_SIZE is not set: is this process running on Lambda?".into()),
     }
-}
-
-/// The runtime serialises [`Output`] as the invocation's response.
-const _: fn(Output) -> Box<dyn erased::Serialize> = |o| Box::new(o);
-mod erased {
-    pub(super) trait Serialize {}
-    impl<T: serde::Serialize> Serialize for T {}
 }
