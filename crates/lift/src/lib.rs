@@ -39,24 +39,35 @@
 mod app;
 mod context;
 pub mod detect;
+mod edge;
 pub mod error;
+mod function;
 mod http;
+mod init;
 pub mod local;
+mod obs;
 mod output;
+pub mod panic;
 mod records;
 #[cfg(feature = "resilience")]
 pub mod resilience;
+mod route_boundary;
 mod runtime;
+mod state;
 
-pub use crate::app::{App, Lift, DEFAULT_BODY_LIMIT, DEFAULT_CORRELATION_HEADER};
-pub use crate::context::{Context, Principal};
+pub use crate::app::{App, DEFAULT_BODY_LIMIT};
+pub use crate::context::{AlreadySet, Context, Principal, MAX_CORRELATION_ID_LEN};
+pub use crate::edge::DEFAULT_CORRELATION_HEADER;
 pub use crate::error::{BoxError, Error};
+pub use crate::function::Lift;
 pub use crate::http::{validation_error, Json, ValidJson, WebSocket};
+pub use crate::init::{main, ConfigError, CONFIG_ERROR_TYPE, RUNTIME_ERROR_TYPE};
 pub use crate::output::Output;
 pub use crate::records::{
-    DynamoDb, EventBridge, EventMatch, FifoMode, Glob, Kinesis, Message, RecordHandler, S3Match, Sns, Sqs,
+    DynamoDb, EventBridge, EventMatch, FifoMode, Glob, Kinesis, Message, RecordHandler, S3Match, S3Object, Sns, Sqs, S3,
 };
 pub use crate::runtime::run_lambda;
+pub use crate::state::State;
 
 #[cfg(feature = "observability")]
 pub use lift_observability as observability;

@@ -12,8 +12,9 @@ use axum::routing::post;
 use axum::Router;
 use http::{HeaderValue, StatusCode};
 
-use crate::app::{Lift, DEFAULT_BODY_LIMIT};
+use crate::app::DEFAULT_BODY_LIMIT;
 use crate::context::{claim_cold_start, Context};
+use crate::function::Lift;
 
 /// The path the Lambda emulators (RIE, SAM, cargo-lambda) accept raw events on.
 pub const INVOKE_PATH: &str = "/2015-03-31/functions/function/invocations";

@@ -3,7 +3,8 @@
 use lambda_runtime::{layers::TracingLayer, service_fn, LambdaEvent, Runtime};
 use serde_json::value::RawValue;
 
-use crate::app::Lift;
+use crate::function::Lift;
+use crate::init::ConfigError;
 
 /// Runs `lift` against the Lambda Runtime API named by `AWS_LAMBDA_RUNTIME_API`.
 ///
@@ -28,15 +29,21 @@ pub async fn run_lambda(lift: Lift) -> Result<(), crate::BoxError> {
 
 /// `lambda_runtime` panics when the variables Lambda always sets are missing; report that as
 /// an error naming the variable instead.
-fn check_env() -> Result<(), crate::BoxError> {
+fn check_env() -> Result<(), ConfigError> {
     for var in ["AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_VERSION"] {
         if std::env::var_os(var).is_none() {
-            return Err(format!("{var} is not set: is this process running on Lambda?").into());
+            return Err(ConfigError(format!(
+                "{var} is not set: is this process running on Lambda?"
+            )));
         }
     }
     match std::env::var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE").map(|m| m.parse::<i32>()) {
         Ok(Ok(_)) => Ok(()),
-        Ok(Err(e)) => Err(format!("AWS_LAMBDA_FUNCTION_MEMORY_SIZE is not a number: {e}").into()),
-        Err(_) => Err("AWS_LAMBDA_FUNCTION_MEMORY_SIZE is not set: is this process running on Lambda?".into()),
+        Ok(Err(e)) => Err(ConfigError(format!(
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE is not a number: {e}"
+        ))),
+        Err(_) => Err(ConfigError(
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE is not set: is this process running on Lambda?".into(),
+        )),
     }
 }

@@ -63,10 +63,10 @@ fn app(seen: Seen) -> Lift {
                 Ok::<_, lift::Error>(())
             }
         })
-        .s3(S3Match::bucket("sourcebucket").suffix(".jpg").event("ObjectCreated:*"), move |_c: Context, r: aws_lambda_events::s3::S3EventRecord| {
+        .s3(S3Match::bucket("sourcebucket").suffix(".jpg").event("ObjectCreated:*"), move |_c: Context, r: lift::S3| {
             let c = c.clone();
             async move {
-                c.lock().unwrap().push(format!("s3:{}", r.s3.object.key.unwrap_or_default()));
+                c.lock().unwrap().push(format!("s3:{}", r.key));
                 Ok::<_, lift::Error>(())
             }
         })

@@ -160,7 +160,7 @@ async fn error_statuses_and_codes() {
         (events::apigw_v2("GET", "/nope"), 404, "not_found"),
         (events::apigw_v2("DELETE", "/json"), 405, "method_not_allowed"),
         (events::apigw_v2("GET", "/fail"), 500, "internal_error"),
-        (events::apigw_v2("GET", "/panic"), 500, "internal_error"),
+        (events::apigw_v2("GET", "/panic"), 500, "panic"),
     ];
     for (ev, status, code) in cases {
         let out = c.invoke_json(ev.build()).await;

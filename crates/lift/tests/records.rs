@@ -6,7 +6,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use lift::{App, Context, DynamoDb, Error, EventBridge, FifoMode, Kinesis, Lift, S3Match, Sns, Sqs};
+use lift::{App, Context, DynamoDb, Error, EventBridge, FifoMode, Kinesis, Lift, S3Match, Sns, Sqs, S3};
 use lift_testing::{events, TestClient};
 use serde_json::{json, Value};
 
@@ -53,8 +53,10 @@ fn app(calls: Arc<AtomicUsize>) -> Lift {
         })
         .s3(
             S3Match::bucket("uploads").prefix("in/"),
-            |_ctx: Context, r: aws_lambda_events::s3::S3EventRecord| async move {
-                if r.s3.object.key.as_deref() == Some("in/bad") {
+            |_ctx: Context, r: S3| async move {
+                assert_eq!(r.bucket, "uploads");
+                assert_eq!(r.meta.s3.bucket.name.as_deref(), Some("uploads"));
+                if r.key == "in/bad" {
                     Err(Error::bad_request("refused", "bad object"))
                 } else {
                     Ok(())
@@ -234,12 +236,13 @@ async fn unknown_and_malformed_events_get_clear_errors() {
     assert_eq!(out["errorType"], "Lift.unknown_event");
     let out = c.invoke_raw("{not json").await.unwrap_err();
     assert_eq!(out.error_type, "Lift.malformed_json");
-    // Known shape, broken inside: an SQS batch whose records are not objects.
+    // Known shape, broken inside: an SQS record whose id is not even a string cannot be
+    // reported alone, so the whole batch is retried.
     let out = c
         .invoke_raw(r#"{"Records":[{"eventSource":"aws:sqs","messageId":5}]}"#)
         .await
         .unwrap_err();
-    assert_eq!(out.error_type, "Lift.malformed_event");
+    assert_eq!(out.error_type, "Lift.batch_failed");
     // The process keeps serving.
     assert_eq!(
         failures(&c.invoke_json(events::sqs("orders").message("{}").build()).await),
@@ -248,11 +251,11 @@ async fn unknown_and_malformed_events_get_clear_errors() {
 }
 
 #[tokio::test]
-async fn fallback_handles_custom_events() {
+async fn the_event_fallback_handles_custom_events() {
     let lift = App::new()
-        .fallback(
-            |ctx: Context, v: Value| async move { Ok::<_, Error>(json!({"echo": v, "request_id": ctx.request_id()})) },
-        )
+        .event_fallback(|ctx: Context, v: Value| async move {
+            Ok::<_, Error>(json!({"echo": v, "request_id": ctx.request_id()}))
+        })
         .build();
     let out = TestClient::new(lift).invoke_json(json!({"task": 1})).await;
     assert_eq!(out["echo"]["task"], 1);
@@ -298,4 +301,96 @@ async fn each_invocation_gets_its_own_context_under_concurrency() {
     for (ctx_id, body_id) in seen.iter() {
         assert_eq!(ctx_id, body_id, "a handler saw another invocation's context");
     }
+}
+
+#[tokio::test]
+async fn an_sqs_record_whose_envelope_does_not_decode_fails_alone() {
+    let (c, calls) = client();
+    let mut ev = events::sqs("orders").message("{}").message("{}").message("{}").build();
+    ev["Records"][1]["messageAttributes"] = json!({
+        "blob": {"binaryValue": "%%% not base64 %%%", "dataType": "Binary"}
+    });
+    let out = c.invoke_json(ev).await;
+    assert_eq!(failures(&out), vec!["msg-1"], "{out}");
+    assert_eq!(calls.load(Ordering::SeqCst), 2, "the two good records are processed");
+}
+
+#[tokio::test]
+async fn an_empty_message_id_on_a_failed_record_fails_the_whole_batch() {
+    let (c, _) = client();
+    let mut ev = events::sqs("orders").message("{}").message(r#"{"fail":true}"#).build();
+    ev["Records"][1]["messageId"] = json!("");
+    let out = c.invoke_json(ev).await;
+    assert_eq!(out["errorType"], "Lift.batch_failed", "{out}");
+
+    let mut ev = events::sqs("orders").message("{}").message("{}").build();
+    ev["Records"][1]["messageId"] = json!("");
+    ev["Records"][1]["messageAttributes"] = json!({"b": {"binaryValue": "!!", "dataType": "Binary"}});
+    let out = c.invoke_json(ev).await;
+    assert_eq!(
+        out["errorType"], "Lift.batch_failed",
+        "an undecodable record without id: {out}"
+    );
+}
+
+#[tokio::test]
+async fn a_fifo_record_that_does_not_decode_stops_the_batch_like_any_failure() {
+    let (c, calls) = client();
+    let mut ev = events::sqs("orders.fifo")
+        .message_in_group("{}", Some("a"))
+        .message_in_group("{}", Some("a"))
+        .message_in_group("{}", Some("a"))
+        .build();
+    ev["Records"][1]["messageAttributes"] = json!({"b": {"binaryValue": "!!", "dataType": "Binary"}});
+    let out = c.invoke_json(ev).await;
+    assert_eq!(failures(&out), vec!["msg-1", "msg-2"]);
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_kinesis_record_whose_data_is_not_base64_fails_alone() {
+    let (c, _) = client();
+    let mut ev = events::kinesis("clicks")
+        .record(br#"{"a":1}"#)
+        .record(br#"{"a":2}"#)
+        .record(br#"{"a":3}"#)
+        .build();
+    ev["Records"][1]["kinesis"]["data"] = json!("*** not base64 ***");
+    let seq = ev["Records"][1]["kinesis"]["sequenceNumber"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let out = c.invoke_json(ev).await;
+    assert_eq!(failures(&out), vec![seq], "{out}");
+}
+
+#[tokio::test]
+async fn a_dynamodb_record_with_an_unreadable_attribute_fails_alone() {
+    let (c, _) = client();
+    let mut ev = events::dynamodb("Orders")
+        .insert(&json!({"id": "1"}), &json!({"id": "1"}))
+        .insert(&json!({"id": "2"}), &json!({"id": "2"}))
+        .build();
+    ev["Records"][0]["dynamodb"]["NewImage"]["weird"] = json!({"QQ": "no such attribute type"});
+    let seq = ev["Records"][0]["dynamodb"]["SequenceNumber"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let out = c.invoke_json(ev).await;
+    assert_eq!(failures(&out), vec![seq], "{out}");
+}
+
+#[tokio::test]
+async fn routes_of_one_source_are_tried_in_order_and_the_first_match_serves() {
+    let lift = App::new()
+        .sqs("orders-*", |_ctx: Context, _m: Sqs<Value>| async {
+            Err::<(), _>(Error::bad_request("first", "the first route matched"))
+        })
+        .sqs("*", |_ctx: Context, _m: Sqs<Value>| async { Ok::<_, Error>(()) })
+        .build();
+    let c = TestClient::new(lift);
+    let out = c.invoke_json(events::sqs("orders-eu").message("{}").build()).await;
+    assert_eq!(failures(&out), vec!["msg-0"], "orders-* came first");
+    let out = c.invoke_json(events::sqs("payments").message("{}").build()).await;
+    assert_eq!(failures(&out), Vec::<String>::new(), "only * matches");
 }

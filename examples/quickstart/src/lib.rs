@@ -10,7 +10,7 @@
 //!   takes one off and fails with 500. After 10 failures the route's circuit opens (503
 //!   `circuit_open` with `Retry-After`), other routes unaffected; 5 s later trial calls go
 //!   through and, the counter spent, close it again.
-//! - every HTTP route runs behind Lift's default resilience stack (rate limit, adaptive load
+//! - every HTTP and WebSocket route runs behind Lift's default resilience stack (rate limit, adaptive load
 //!   shedding, bulkhead, a circuit breaker per route, deadline-aware timeout)
 //! - with observability on (the binary turns it on from the environment), `POST /orders`
 //!   counts `OrdersCreated` in the invocation's EMF document, and each invocation writes one
@@ -25,7 +25,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use lift::{App, Context, DynamoDb, Error, EventBridge, Json, Kinesis, S3Match, Sns, Sqs, ValidJson, WebSocket};
+use lift::{App, Context, DynamoDb, Error, EventBridge, Json, Kinesis, S3Match, Sns, Sqs, ValidJson, WebSocket, S3};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use validator::Validate;
@@ -149,13 +149,8 @@ async fn on_sns(_ctx: Context, msg: Sns<String>) -> Result<(), Error> {
     Ok(())
 }
 
-async fn on_s3(_ctx: Context, rec: aws_lambda_events::s3::S3EventRecord) -> Result<(), Error> {
-    tracing::info!(
-        bucket = rec.s3.bucket.name.as_deref().unwrap_or(""),
-        key = rec.s3.object.key.as_deref().unwrap_or(""),
-        event = rec.event_name.as_deref().unwrap_or(""),
-        "S3 notification received"
-    );
+async fn on_s3(_ctx: Context, obj: S3) -> Result<(), Error> {
+    tracing::info!(bucket = %obj.bucket, key = %obj.key, event = %obj.event_name, "S3 notification received");
     Ok(())
 }
 
@@ -191,7 +186,6 @@ pub fn app() -> App {
         .route("/health", get(health))
         .route("/panic", get(panic_route))
         .route("/flaky", get(flaky))
-        .resilience(lift::resilience::default_stack())
         .websocket("$connect", ws_connect)
         .websocket("$disconnect", ws_disconnect)
         .websocket("$default", ws_default)
@@ -202,4 +196,6 @@ pub fn app() -> App {
         .s3(S3Match::any(), on_s3)
         .schedule(on_schedule)
         .eventbridge("*", on_event)
+        // Applied at build around every HTTP and WebSocket route, whatever the order of calls.
+        .resilience(lift::resilience::default_stack())
 }

@@ -1,12 +1,16 @@
 //! Runs the quick start: on Lambda when `AWS_LAMBDA_RUNTIME_API` is set, else locally on
 //! `127.0.0.1:$PORT` (default 3000). Logs, EMF metrics and X-Ray tracing are configured from the
 //! environment (`POWERTOOLS_SERVICE_NAME`, `POWERTOOLS_LOG_LEVEL`, `AWS_XRAY_DAEMON_ADDRESS`...).
+//!
+//! A configuration error (a bad `POWERTOOLS_*` value, a bad X-Ray address, a bad `PORT`) is
+//! printed as one JSON line with `errorType` `Lift.config`, reported to Lambda's init error
+//! endpoint when running there, and the process exits non-zero.
 
 use lift::observability::Observability;
 
-#[tokio::main]
-async fn main() -> Result<(), lift::BoxError> {
-    let observability = Observability::from_env()?;
-    observability.install()?;
-    quickstart::app().observability(observability).run().await
+fn main() -> std::process::ExitCode {
+    lift::main(|| {
+        let observability = Observability::from_env()?;
+        Ok(quickstart::app().observability(observability))
+    })
 }

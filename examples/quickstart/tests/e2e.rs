@@ -230,17 +230,64 @@ async fn concurrent_mode_answers_every_invocation() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn missing_lambda_environment_is_a_clear_error_not_a_panic() {
-    let out = Command::new(env!("CARGO_BIN_EXE_quickstart"))
-        .env("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9")
-        .env_remove("AWS_LAMBDA_FUNCTION_NAME")
+/// Runs the binary against a Runtime API test server with `vars` set, and returns its exit
+/// status, stdout, stderr and what it posted to `/runtime/init/error`.
+async fn start_with(vars: &[(&str, &str)], remove: &[&str]) -> (bool, String, String, Vec<String>) {
+    let server = RuntimeApiServer::start().await.unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_quickstart"));
+    cmd.env("AWS_LAMBDA_RUNTIME_API", server.endpoint())
+        .env("AWS_LAMBDA_FUNCTION_NAME", "quickstart")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
         .env("RUST_BACKTRACE", "0")
-        .output()
+        .stdin(Stdio::null())
+        .kill_on_drop(true);
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    for k in remove {
+        cmd.env_remove(k);
+    }
+    let out = tokio::time::timeout(LIMIT, cmd.output())
         .await
+        .expect("exits")
         .expect("run");
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("AWS_LAMBDA_FUNCTION_NAME is not set"), "{stderr}");
-    assert!(!stderr.contains("panicked"), "{stderr}");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        server.init_errors(),
+    )
+}
+
+/// The configuration error must be one JSON line with `Lift.config`, posted to the init error
+/// endpoint, with a failing exit and nothing on stderr (no panic, no Rust `Error: ..` dump).
+fn assert_config_error(run: (bool, String, String, Vec<String>), names: &str) {
+    let (ok, stdout, stderr, init_errors) = run;
+    assert!(!ok, "the process must exit non-zero");
+    assert!(stderr.trim().is_empty(), "stderr: {stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "one JSON line: {stdout}");
+    let line: Value = serde_json::from_str(lines[0]).unwrap();
+    assert_eq!(line["errorType"], "Lift.config", "{line}");
+    assert_eq!(line["level"], "ERROR");
+    assert!(line["errorMessage"].as_str().unwrap().contains(names), "{line}");
+    assert_eq!(init_errors.len(), 1, "{init_errors:?}");
+    let posted: Value = serde_json::from_str(&init_errors[0]).unwrap();
+    assert_eq!(posted["errorType"], "Lift.config");
+    assert!(posted["errorMessage"].as_str().unwrap().contains(names));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_lambda_environment_is_reported_as_a_config_error_not_a_panic() {
+    let run = start_with(&[], &["AWS_LAMBDA_FUNCTION_NAME"]).await;
+    assert_config_error(run, "AWS_LAMBDA_FUNCTION_NAME");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_observability_setting_is_reported_as_a_config_error() {
+    let run = start_with(&[("POWERTOOLS_LOGGER_SAMPLE_RATE", "lots")], &[]).await;
+    assert_config_error(run, "POWERTOOLS_LOGGER_SAMPLE_RATE");
+    let run = start_with(&[("AWS_XRAY_DAEMON_ADDRESS", "not an address")], &[]).await;
+    assert_config_error(run, "AWS_XRAY_DAEMON_ADDRESS");
 }

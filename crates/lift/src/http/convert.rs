@@ -26,6 +26,19 @@ pub(crate) enum Origin {
     WebSocket,
 }
 
+impl Origin {
+    /// The response shape an HTTP event kind expects, before its body is read (an ALB event
+    /// whose target group uses multi-value headers is told apart by `decode`).
+    pub(crate) fn of(kind: EventKind) -> Self {
+        match kind {
+            EventKind::ApiGatewayV1 => Origin::ApiGatewayV1,
+            EventKind::Alb => Origin::Alb { multi_value: false },
+            EventKind::WebSocket => Origin::WebSocket,
+            _ => Origin::ApiGatewayV2,
+        }
+    }
+}
+
 /// An HTTP response encoded for its source.
 #[derive(Serialize, Debug)]
 #[serde(untagged)]

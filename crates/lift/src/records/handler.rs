@@ -44,7 +44,7 @@ where
     })
 }
 
-/// A handler for events of a shape no route knows (custom invocations, Step Functions, ...):
+/// The event fallback: a handler for events of a shape no route knows (custom invocations, Step Functions, ...):
 /// receives the JSON and returns the JSON response.
-pub(crate) type Fallback =
+pub(crate) type Other =
     Arc<dyn Fn(Context, serde_json::Value) -> BoxFuture<Result<serde_json::Value, Error>> + Send + Sync>;

@@ -40,8 +40,26 @@ pub type Kinesis<T> = Message<T, aws_lambda_events::kinesis::KinesisEventRecord>
 /// A DynamoDB Streams record: `NewImage` decoded with `serde_dynamo` (`None` for removals) and
 /// the record (keys, old image, sequence number).
 pub type DynamoDb<T> = Message<Option<T>, aws_lambda_events::dynamodb::EventRecord>;
+/// An S3 notification: the object it is about and the notification record.
+pub type S3 = Message<S3Object, aws_lambda_events::s3::S3EventRecord>;
 /// An EventBridge event: the `detail` and the envelope (`detail` emptied).
 pub type EventBridge<T> = Message<T, aws_lambda_events::eventbridge::EventBridgeEvent<serde_json::Value>>;
+
+/// The object an S3 notification is about: the body of an [`S3`] message.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct S3Object {
+    /// The bucket name.
+    pub bucket: String,
+    /// The object key, URL-decoded (S3 sends it encoded: `a+b` is `a b`).
+    pub key: String,
+    /// The object size in bytes (absent for deletions).
+    pub size: Option<i64>,
+    /// The object version, on versioned buckets.
+    pub version_id: Option<String>,
+    /// The event (`ObjectCreated:Put`, `ObjectRemoved:Delete`, ...).
+    pub event_name: String,
+}
 
 fn malformed(what: &str, e: impl std::error::Error + Send + Sync + 'static) -> Error {
     Error::bad_request(code::MALFORMED_EVENT, format!("the {what} could not be decoded")).with_source(e)

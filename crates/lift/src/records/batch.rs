@@ -1,0 +1,278 @@
+//! Batch sources that report failures per record: SQS (with FIFO ordering), Kinesis and
+//! DynamoDB Streams.
+//!
+//! One shallow read splits the batch into its raw records; each record is then decoded on its
+//! own. A record whose envelope does not decode (an SQS attribute whose `binaryValue` is not
+//! base64, Kinesis `data` that is not base64, a DynamoDB image attribute that cannot be read)
+//! fails alone, reported by the id a lenient probe reads from it; the batch fails as a whole
+//! only when a failed record's id cannot be read (empty ids count as absent).
+
+use aws_lambda_events::dynamodb::EventRecord as DynamoDbRecord;
+use aws_lambda_events::kinesis::KinesisEventRecord;
+use aws_lambda_events::sqs::SqsMessage;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use super::pattern::arn_resource;
+use super::{guarded, log_failure, no_route, EventRoutes, FifoMode};
+use crate::context::Context;
+use crate::error::{code, Error};
+use crate::output::{Inner, Output};
+
+/// The one shallow read of a batch: its records, unparsed.
+#[derive(Deserialize)]
+struct Batch<'a> {
+    #[serde(rename = "Records", borrow)]
+    records: Vec<&'a RawValue>,
+}
+
+fn split(json: &str) -> Result<Vec<&RawValue>, Error> {
+    serde_json::from_str::<Batch<'_>>(json).map(|b| b.records).map_err(|e| {
+        Error::bad_request(code::MALFORMED_EVENT, "the batch has no readable `Records` list").with_source(e)
+    })
+}
+
+/// What can still be read from a record whose envelope did not decode.
+trait Probe: DeserializeOwned {
+    fn id(self) -> Option<String>;
+}
+
+/// A record decoded on its own: the typed record, or the failure and the id to report it by.
+fn decode<R: DeserializeOwned, P: Probe>(raw: &RawValue) -> Result<R, (Option<String>, Error)> {
+    serde_json::from_str::<R>(raw.get()).map_err(|e| {
+        let id = serde_json::from_str::<P>(raw.get())
+            .ok()
+            .and_then(P::id)
+            .filter(|id| !id.is_empty());
+        let err =
+            Error::bad_request(code::MALFORMED_EVENT, "the record does not match its source's schema").with_source(e);
+        (id, err)
+    })
+}
+
+#[derive(Deserialize)]
+struct SqsProbe {
+    #[serde(rename = "messageId", default)]
+    message_id: Option<String>,
+    #[serde(rename = "eventSourceARN", default)]
+    arn: Option<String>,
+    #[serde(default)]
+    attributes: Option<SqsProbeAttributes>,
+}
+
+#[derive(Deserialize)]
+struct SqsProbeAttributes {
+    #[serde(rename = "MessageGroupId", default)]
+    group: Option<String>,
+}
+
+impl Probe for SqsProbe {
+    fn id(self) -> Option<String> {
+        self.message_id
+    }
+}
+
+#[derive(Deserialize)]
+struct KinesisProbe {
+    kinesis: KinesisProbeInner,
+}
+
+#[derive(Deserialize)]
+struct KinesisProbeInner {
+    #[serde(rename = "sequenceNumber")]
+    sequence_number: Option<String>,
+}
+
+impl Probe for KinesisProbe {
+    fn id(self) -> Option<String> {
+        self.kinesis.sequence_number
+    }
+}
+
+#[derive(Deserialize)]
+struct DynamoDbProbe {
+    dynamodb: DynamoDbProbeInner,
+}
+
+#[derive(Deserialize)]
+struct DynamoDbProbeInner {
+    #[serde(rename = "SequenceNumber")]
+    sequence_number: Option<String>,
+}
+
+impl Probe for DynamoDbProbe {
+    fn id(self) -> Option<String> {
+        self.dynamodb.sequence_number
+    }
+}
+
+/// Failures of one batch, by record id.
+#[derive(Default)]
+struct Failures {
+    ids: Vec<String>,
+    unreportable: usize,
+}
+
+impl Failures {
+    fn add(&mut self, source: &'static str, id: Option<String>, err: &Error) {
+        log_failure(source, id.as_deref().unwrap_or("?"), err);
+        match id {
+            Some(id) => self.ids.push(id),
+            None => self.unreportable += 1,
+        }
+    }
+
+    fn finish(self) -> Result<Output, Error> {
+        if self.unreportable > 0 {
+            // A failed record without an identifier cannot be reported alone: fail the whole
+            // batch so Lambda retries it rather than deleting a record that was not processed.
+            return Err(Error::new(
+                http::StatusCode::INTERNAL_SERVER_ERROR,
+                code::BATCH_FAILED,
+                format!(
+                    "{} failed record(s) had no identifier; the whole batch is retried",
+                    self.unreportable
+                ),
+            ));
+        }
+        Ok(Output(Inner::Batch(self.ids)))
+    }
+}
+
+fn non_empty(id: Option<String>) -> Option<String> {
+    id.filter(|id| !id.is_empty())
+}
+
+/// An SQS record after the per-record decode, with what FIFO ordering needs to know.
+struct SqsEntry {
+    id: Option<String>,
+    group: Option<String>,
+    record: Result<SqsMessage, Error>,
+}
+
+fn sqs_entry(raw: &RawValue) -> SqsEntry {
+    match decode::<SqsMessage, SqsProbe>(raw) {
+        Ok(m) => SqsEntry {
+            id: non_empty(m.message_id.clone()),
+            group: m.attributes.get("MessageGroupId").cloned(),
+            record: Ok(m),
+        },
+        Err((id, err)) => {
+            // FIFO ordering still needs the record's group: read it leniently.
+            let group = serde_json::from_str::<SqsProbe>(raw.get())
+                .ok()
+                .and_then(|p| p.attributes)
+                .and_then(|a| a.group);
+            SqsEntry {
+                id,
+                group,
+                record: Err(err),
+            }
+        }
+    }
+}
+
+fn is_fifo_arn(arn: &str) -> bool {
+    arn.ends_with(".fifo")
+}
+
+fn sqs_arn(raw: &RawValue) -> Option<String> {
+    serde_json::from_str::<SqsProbe>(raw.get()).ok().and_then(|p| p.arn)
+}
+
+impl EventRoutes {
+    pub(crate) async fn sqs(&self, ctx: &Context, json: &str) -> Result<Output, Error> {
+        let raws = split(json)?;
+        // A batch comes from one queue: its first record that names it says whether it is FIFO.
+        let fifo = raws
+            .iter()
+            .find_map(|r| sqs_arn(r))
+            .is_some_and(|arn| is_fifo_arn(&arn));
+        let mut failures = Failures::default();
+        let mut stopped = false;
+        let mut failed_groups: Vec<String> = Vec::new();
+        for raw in raws {
+            let entry = sqs_entry(raw);
+            let skip = fifo
+                && (stopped
+                    || (self.fifo_mode == FifoMode::SkipGroup
+                        && entry.group.as_ref().is_some_and(|g| failed_groups.contains(g))));
+            if skip {
+                // Not offered: an earlier record of its FIFO batch (or group) failed.
+                match entry.id {
+                    Some(id) => failures.ids.push(id),
+                    None => failures.unreportable += 1,
+                }
+                continue;
+            }
+            let result = match entry.record {
+                Ok(rec) => {
+                    let arn = rec.event_source_arn.clone().unwrap_or_default();
+                    let queue = arn_resource(&arn);
+                    match self.sqs.iter().find(|(g, _)| g.matches_resource(queue, &arn)) {
+                        Some((_, h)) => guarded(h(ctx.clone(), rec)).await,
+                        None => Err(no_route(format!("no route for SQS queue `{queue}`"))),
+                    }
+                }
+                Err(err) => Err(err),
+            };
+            if let Err(err) = result {
+                if fifo {
+                    match (self.fifo_mode, entry.group) {
+                        (FifoMode::SkipGroup, Some(g)) => failed_groups.push(g),
+                        _ => stopped = true,
+                    }
+                }
+                failures.add("sqs", entry.id, &err);
+            }
+        }
+        failures.finish()
+    }
+
+    pub(crate) async fn kinesis(&self, ctx: &Context, json: &str) -> Result<Output, Error> {
+        let mut failures = Failures::default();
+        for raw in split(json)? {
+            let (id, result) = match decode::<KinesisEventRecord, KinesisProbe>(raw) {
+                Ok(rec) => {
+                    let id = non_empty(Some(rec.kinesis.sequence_number.clone()));
+                    let arn = rec.event_source_arn.clone().unwrap_or_default();
+                    let stream = arn_resource(&arn);
+                    let result = match self.kinesis.iter().find(|(g, _)| g.matches_resource(stream, &arn)) {
+                        Some((_, h)) => guarded(h(ctx.clone(), rec)).await,
+                        None => Err(no_route(format!("no route for Kinesis stream `{stream}`"))),
+                    };
+                    (id, result)
+                }
+                Err((id, err)) => (id, Err(err)),
+            };
+            if let Err(err) = result {
+                failures.add("kinesis", id, &err);
+            }
+        }
+        failures.finish()
+    }
+
+    pub(crate) async fn dynamodb(&self, ctx: &Context, json: &str) -> Result<Output, Error> {
+        let mut failures = Failures::default();
+        for raw in split(json)? {
+            let (id, result) = match decode::<DynamoDbRecord, DynamoDbProbe>(raw) {
+                Ok(rec) => {
+                    let id = non_empty(rec.change.sequence_number.clone());
+                    let arn = rec.event_source_arn.clone().unwrap_or_default();
+                    let table = arn_resource(&arn);
+                    let result = match self.dynamodb.iter().find(|(g, _)| g.matches_resource(table, &arn)) {
+                        Some((_, h)) => guarded(h(ctx.clone(), rec)).await,
+                        None => Err(no_route(format!("no route for DynamoDB table `{table}`"))),
+                    };
+                    (id, result)
+                }
+                Err((id, err)) => (id, Err(err)),
+            };
+            if let Err(err) = result {
+                failures.add("dynamodb", id, &err);
+            }
+        }
+        failures.finish()
+    }
+}

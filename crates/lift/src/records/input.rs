@@ -1,0 +1,80 @@
+//! Decoders from a source's raw record into what its handler receives.
+
+use aws_lambda_events::dynamodb::EventRecord as DynamoDbRecord;
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use aws_lambda_events::kinesis::KinesisEventRecord;
+use aws_lambda_events::s3::S3EventRecord;
+use aws_lambda_events::sns::SnsMessage;
+use aws_lambda_events::sqs::SqsMessage;
+use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
+
+use super::message::{decode_bytes, decode_item, decode_text};
+use super::{DynamoDb, EventBridge, Kinesis, Message, S3Object, Sns, Sqs, S3};
+use crate::error::Error;
+
+pub(crate) fn sqs_input<T: DeserializeOwned + 'static>(mut m: SqsMessage) -> Result<Sqs<T>, Error> {
+    let body = m.body.take().unwrap_or_default();
+    Ok(Message {
+        body: decode_text("SQS message body", &body)?,
+        meta: m,
+    })
+}
+
+pub(crate) fn sns_input<T: DeserializeOwned + 'static>(mut m: SnsMessage) -> Result<Sns<T>, Error> {
+    let body = std::mem::take(&mut m.message);
+    Ok(Message {
+        body: decode_text("SNS message", &body)?,
+        meta: m,
+    })
+}
+
+pub(crate) fn kinesis_input<T: DeserializeOwned + 'static>(mut r: KinesisEventRecord) -> Result<Kinesis<T>, Error> {
+    let data = std::mem::take(&mut r.kinesis.data.0);
+    Ok(Message {
+        body: decode_bytes("Kinesis data", &data)?,
+        meta: r,
+    })
+}
+
+pub(crate) fn dynamodb_input<T: DeserializeOwned + 'static>(mut r: DynamoDbRecord) -> Result<DynamoDb<T>, Error> {
+    let image = std::mem::take(&mut r.change.new_image);
+    let body = if image.is_empty() {
+        None
+    } else {
+        Some(decode_item(image)?)
+    };
+    Ok(Message { body, meta: r })
+}
+
+pub(crate) fn s3_input(r: S3EventRecord) -> Result<S3, Error> {
+    let object = &r.s3.object;
+    let body = S3Object {
+        bucket: r.s3.bucket.name.clone().unwrap_or_default(),
+        key: object
+            .url_decoded_key
+            .clone()
+            .or_else(|| object.key.clone())
+            .unwrap_or_default(),
+        size: object.size,
+        version_id: object.version_id.clone(),
+        event_name: r.event_name.clone().unwrap_or_default(),
+    };
+    Ok(Message { body, meta: r })
+}
+
+pub(crate) fn eventbridge_input<T: DeserializeOwned + 'static>(
+    e: EventBridgeEvent<Box<RawValue>>,
+) -> Result<EventBridge<T>, Error> {
+    let body = decode_text("EventBridge detail", e.detail.get())?;
+    let mut meta = EventBridgeEvent::<serde_json::Value>::default();
+    meta.version = e.version;
+    meta.id = e.id;
+    meta.detail_type = e.detail_type;
+    meta.source = e.source;
+    meta.account = e.account;
+    meta.time = e.time;
+    meta.region = e.region;
+    meta.resources = e.resources;
+    Ok(Message { body, meta })
+}

@@ -1,0 +1,152 @@
+//! The innermost layer of every HTTP route: a handler panic becomes a 500 that the layers
+//! around the route (the circuit breaker, the summary) see as a failure, and the matched route
+//! is copied into the response so the edge can report which route served the request.
+//!
+//! Written here rather than taken from `tower-http`'s `CatchPanic`: that one re-boxes every
+//! response body (an allocation per request) and cannot tag the response with the route.
+
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::task::{ready, Context as TaskContext, Poll};
+
+use axum::body::Body;
+use axum::extract::MatchedPath;
+use axum::response::{IntoResponse, Response};
+use tower::{Layer, Service};
+
+use crate::error::{code, Error};
+
+/// See the module docs.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct RouteBoundaryLayer;
+
+impl<S> Layer<S> for RouteBoundaryLayer {
+    type Service = RouteBoundary<S>;
+    fn layer(&self, inner: S) -> Self::Service {
+        RouteBoundary { inner }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct RouteBoundary<S> {
+    inner: S,
+}
+
+/// The response of a route whose handler panicked: a 500 `panic` whose cause (the panic
+/// message) is logged by the edge and never sent.
+pub(crate) fn panic_response(payload: Box<dyn std::any::Any + Send>) -> Response {
+    let message = crate::panic::message(&*payload);
+    Error::new(http::StatusCode::INTERNAL_SERVER_ERROR, code::PANIC, "internal error")
+        .with_source(std::io::Error::other(message))
+        .into_response()
+}
+
+impl<S> Service<http::Request<Body>> for RouteBoundary<S>
+where
+    S: Service<http::Request<Body>, Response = Response>,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = RouteBoundaryFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: http::Request<Body>) -> Self::Future {
+        let route = req.extensions().get::<MatchedPath>().cloned();
+        let state = match catch_unwind(AssertUnwindSafe(|| self.inner.call(req))) {
+            Ok(inner) => State::Running { inner },
+            Err(payload) => State::Panicked {
+                response: Some(panic_response(payload)),
+            },
+        };
+        RouteBoundaryFuture { state, route }
+    }
+}
+
+pin_project_lite::pin_project! {
+    pub(crate) struct RouteBoundaryFuture<F> {
+        #[pin]
+        state: State<F>,
+        route: Option<MatchedPath>,
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = StateProj]
+    enum State<F> {
+        Running { #[pin] inner: F },
+        Panicked { response: Option<Response> },
+    }
+}
+
+impl<F, E> Future for RouteBoundaryFuture<F>
+where
+    F: Future<Output = Result<Response, E>>,
+{
+    type Output = Result<Response, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let mut res = match this.state.project() {
+            StateProj::Running { inner } => match catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
+                Ok(poll) => ready!(poll),
+                Err(payload) => Ok(panic_response(payload)),
+            },
+            // Polled after completion: an internal error, never a hang or a panic.
+            StateProj::Panicked { response } => Ok(response
+                .take()
+                .unwrap_or_else(|| Error::internal("polled after completion").into_response())),
+        };
+        if let (Ok(res), Some(route)) = (&mut res, this.route.take()) {
+            res.extensions_mut().insert(route);
+        }
+        Poll::Ready(res)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tower::ServiceExt;
+
+    #[tokio::test]
+    async fn a_panicking_handler_becomes_a_500_with_the_panic_code() {
+        let svc = RouteBoundaryLayer.layer(tower::service_fn(|_req: http::Request<Body>| async {
+            if true {
+                panic!("boom");
+            }
+            Ok::<Response, std::convert::Infallible>(Response::new(Body::empty()))
+        }));
+        let res = svc.oneshot(http::Request::new(Body::empty())).await;
+        let res = res.unwrap_or_else(|never| match never {});
+        assert_eq!(res.status(), 500);
+        let report = res.extensions().get::<crate::error::ErrorReport>();
+        assert_eq!(report.map(|r| r.0.code()), Some(code::PANIC));
+    }
+
+    #[tokio::test]
+    async fn a_panic_in_call_itself_is_caught_too() {
+        #[derive(Clone)]
+        struct PanicsInCall;
+        impl Service<http::Request<Body>> for PanicsInCall {
+            type Response = Response;
+            type Error = std::convert::Infallible;
+            type Future = std::future::Ready<Result<Response, std::convert::Infallible>>;
+            fn poll_ready(&mut self, _: &mut TaskContext<'_>) -> Poll<Result<(), Self::Error>> {
+                Poll::Ready(Ok(()))
+            }
+            fn call(&mut self, _: http::Request<Body>) -> Self::Future {
+                panic!("in call")
+            }
+        }
+        let res = RouteBoundaryLayer
+            .layer(PanicsInCall)
+            .oneshot(http::Request::new(Body::empty()))
+            .await
+            .unwrap_or_else(|never| match never {});
+        assert_eq!(res.status(), 500);
+    }
+}
