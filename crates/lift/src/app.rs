@@ -40,6 +40,13 @@ pub const DEFAULT_BODY_LIMIT: usize = 6 * 1024 * 1024;
 
 /// Builds a Lift function: HTTP routes (axum), WebSocket routes, and record/event routes.
 ///
+/// - HTTP routes follow axum (`route`, `merge`, `nest`, `fallback`, `layer`); WebSocket routes
+///   are keyed by API Gateway route key.
+/// - Record routes of one source are tried in the order they were added; the first whose
+///   pattern matches serves the record (put specific patterns before `"*"`).
+/// - [`resilience`](Self::resilience) wraps every HTTP and WebSocket route, whenever it is
+///   called; [`with_state`](Self::with_state) shares values with every handler.
+///
 /// ```
 /// use lift::{App, Context, Json, Sqs};
 /// use axum::routing::get;
