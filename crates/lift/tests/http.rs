@@ -300,3 +300,20 @@ async fn websocket_custom_route_keys_and_unknown_keys() {
         .await;
     assert_eq!(out["statusCode"], 404, "{out}");
 }
+
+#[tokio::test]
+async fn arrays_and_unknown_shapes_are_unknown_events_not_http_answers() {
+    let c = client();
+    for junk in [
+        "[[1]]",
+        "[]",
+        "7",
+        "\"GET /\"",
+        "{}",
+        r#"{"requestContext": [[1]]}"#,
+        r#"{"requestContext": {"elb": [1]}, "httpMethod": "GET"}"#,
+    ] {
+        let err = c.invoke_raw(junk).await.expect_err(junk);
+        assert_eq!(err.error_type, "Lift.unknown_event", "{junk}");
+    }
+}
