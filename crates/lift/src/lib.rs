@@ -51,7 +51,7 @@ mod runtime;
 pub use crate::app::{App, Lift, DEFAULT_BODY_LIMIT, DEFAULT_CORRELATION_HEADER};
 pub use crate::context::{Context, Principal};
 pub use crate::error::{BoxError, Error};
-pub use crate::http::{validation_error, Json, ValidJson, WebSocket};
+pub use crate::http::{validation_error, Json, Path, Query, RequestContext, ValidJson, WebSocket};
 pub use crate::output::Output;
 pub use crate::records::{
     DynamoDb, EventBridge, EventMatch, FifoMode, Glob, Kinesis, Message, RecordHandler, S3Match, Sns, Sqs,
