@@ -1,4 +1,4 @@
-//! `Json<T>` and `ValidJson<T>`: axum's JSON extractor with Lift's error model.
+//! `Json<T>` and `ValidJson<T>`: JSON bodies with Lift's error model.
 
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequest, Request};
@@ -16,9 +16,10 @@ use crate::error::{code, Error};
 /// A JSON request body (extractor) or response body.
 ///
 /// Rejections use Lift's codes: syntax errors are 400 `malformed_json`; JSON of the wrong shape
-/// is 422 `invalid_body` naming the field; a missing JSON content type is 415; a body over the
-/// limit ([`App::body_limit`](crate::App::body_limit)) is 413. WebSocket messages, which carry
-/// no content type, are read as JSON without one.
+/// is 422 `invalid_body` naming the field path and the rule (for instance
+/// ``field `items[0].qty`: is required``), never a Rust type or a parser position; a missing
+/// JSON content type is 415; a body over the limit ([`App::body_limit`](crate::App::body_limit))
+/// is 413. WebSocket messages, which carry no content type, are read as JSON without one.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Json<T>(pub T);
 
