@@ -366,6 +366,7 @@ impl App {
             events: self.events,
             correlation_header,
             state: AppState::from_extensions(self.state),
+            body_limit,
             #[cfg(feature = "observability")]
             observability: self.observability,
         })

@@ -2,11 +2,14 @@
 //!
 //! One shallow pass over the JSON reads only the keys that tell sources apart (the rest are
 //! skipped without allocating); the typed decode that follows reads the same text once more.
+//! Every probed level must be a JSON object: serde would otherwise read a struct from an array
+//! by position, and `[[1]]` would pass for an ALB event.
 
 use std::borrow::Cow;
 use std::fmt;
 
-use serde::de::{self, Deserializer, IgnoredAny, SeqAccess, Visitor};
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -70,7 +73,7 @@ struct Probe<'a> {
     #[serde(rename = "requestContext", borrow, default)]
     request_context: Option<&'a RawValue>,
     #[serde(rename = "httpMethod", default)]
-    http_method: Option<IgnoredAny>,
+    http_method: Option<Str>,
     #[serde(rename = "Records", default)]
     records: Option<FirstSource>,
     #[serde(rename = "detail-type", default)]
@@ -82,11 +85,50 @@ struct Probe<'a> {
 #[derive(Deserialize)]
 struct ContextProbe {
     #[serde(default)]
-    elb: Option<IgnoredAny>,
+    elb: Option<Object<IgnoredAny>>,
     #[serde(rename = "connectionId", default)]
-    connection_id: Option<IgnoredAny>,
+    connection_id: Option<Str>,
     #[serde(default)]
-    http: Option<IgnoredAny>,
+    http: Option<Object<IgnoredAny>>,
+}
+
+/// A value that must be a JSON object; an array or a scalar is a data error, never a struct
+/// read by position.
+struct Object<T>(T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+            type Value = Object<T>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Object<T>, A::Error> {
+                T::deserialize(MapAccessDeserializer::new(map)).map(Object)
+            }
+        }
+        d.deserialize_map(V(std::marker::PhantomData))
+    }
+}
+
+/// A value that must be a JSON string (its content is not kept).
+struct Str;
+
+impl<'de> Deserialize<'de> for Str {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Str;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<Str, E> {
+                Ok(Str)
+            }
+        }
+        d.deserialize_str(V)
+    }
 }
 
 #[derive(Deserialize)]
@@ -109,8 +151,8 @@ impl<'de> Deserialize<'de> for FirstSource {
                 f.write_str("an array of records")
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<FirstSource, A::Error> {
-                let first: Option<RecordProbe<'de>> = seq.next_element()?;
-                let kind = first.and_then(|r| {
+                let first: Option<Object<RecordProbe<'de>>> = seq.next_element()?;
+                let kind = first.and_then(|Object(r)| {
                     let src = r.event_source.or(r.event_source_sns)?;
                     Some(match &*src {
                         "aws:sqs" => EventKind::Sqs,
@@ -164,8 +206,8 @@ fn stopped_at(e: &serde_json::Error) -> Option<EventKind> {
 /// Classifies a JSON event. Errors only when the text is not JSON at all; a JSON value of an
 /// unrecognised shape (including non-objects) is [`EventKind::Unknown`].
 pub fn detect(json: &str) -> Result<EventKind, serde_json::Error> {
-    let probe = match serde_json::from_str::<Probe<'_>>(json) {
-        Ok(p) => p,
+    let probe = match serde_json::from_str::<Object<Probe<'_>>>(json) {
+        Ok(Object(p)) => p,
         Err(e) if e.is_data() => match stopped_at(&e) {
             Some(kind) => return Ok(kind),
             None => return Ok(EventKind::Unknown),
@@ -175,7 +217,7 @@ pub fn detect(json: &str) -> Result<EventKind, serde_json::Error> {
         Err(_) => return Ok(EventKind::Unknown),
     };
     if let Some(rc) = probe.request_context {
-        if let Ok(ctx) = serde_json::from_str::<ContextProbe>(rc.get()) {
+        if let Ok(Object(ctx)) = serde_json::from_str::<Object<ContextProbe>>(rc.get()) {
             // WebSocket first: some WebSocket events also carry `httpMethod` and `path`.
             if ctx.connection_id.is_some() {
                 return Ok(EventKind::WebSocket);
@@ -226,5 +268,54 @@ mod tests {
         );
         assert!(detect("{").is_err());
         assert!(detect("").is_err());
+    }
+
+    #[test]
+    fn arrays_scalars_and_near_misses_are_unknown() {
+        for json in [
+            "[[1]]",
+            "[]",
+            "[{}]",
+            r#"[{"elb": {}}, 1]"#,
+            r#"[{"requestContext": {"elb": {}}, "httpMethod": "GET"}]"#,
+            "1",
+            "true",
+            "null",
+            "{}",
+            r#"{"requestContext": [1]}"#,
+            r#"{"requestContext": [[1]]}"#,
+            r#"{"requestContext": {}}"#,
+            r#"{"requestContext": {"elb": 1}}"#,
+            r#"{"requestContext": {"elb": [1]}}"#,
+            r#"{"requestContext": {"http": "GET"}}"#,
+            r#"{"requestContext": {"connectionId": 5}}"#,
+            r#"{"requestContext": {"stage": "prod"}, "httpMethod": 1}"#,
+            r#"{"Records": [["aws:sqs"]]}"#,
+            r#"{"Records": [{"eventSource": "aws:other"}]}"#,
+            r#"{"Records": "aws:sqs"}"#,
+            r#"{"source": "a"}"#,
+        ] {
+            assert_eq!(detect(json).ok(), Some(EventKind::Unknown), "{json}");
+        }
+    }
+
+    #[test]
+    fn http_shapes_need_their_context_objects() {
+        assert_eq!(
+            detect(r#"{"requestContext": {"elb": {"targetGroupArn": "x"}}, "httpMethod": "GET"}"#).ok(),
+            Some(EventKind::Alb)
+        );
+        assert_eq!(
+            detect(r#"{"requestContext": {"http": {"method": "GET"}}}"#).ok(),
+            Some(EventKind::ApiGatewayV2)
+        );
+        assert_eq!(
+            detect(r#"{"requestContext": {"stage": "prod"}, "httpMethod": "GET"}"#).ok(),
+            Some(EventKind::ApiGatewayV1)
+        );
+        assert_eq!(
+            detect(r#"{"requestContext": {"connectionId": "abc="}}"#).ok(),
+            Some(EventKind::WebSocket)
+        );
     }
 }

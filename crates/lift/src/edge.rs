@@ -9,11 +9,11 @@ use std::borrow::Cow;
 use std::panic::AssertUnwindSafe;
 
 use axum::body::Body;
+use axum::body::HttpBody as _;
 use axum::extract::MatchedPath;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use futures_util::FutureExt;
-use http_body::Body as _;
 use tower::ServiceExt;
 
 use crate::context::Context;

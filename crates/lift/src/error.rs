@@ -25,6 +25,12 @@ pub mod code {
     pub const INVALID_BODY: &str = "invalid_body";
     /// The body decoded but broke a validation rule.
     pub const VALIDATION_FAILED: &str = "validation_failed";
+    /// A path parameter is not UTF-8 once percent-decoded, or does not parse.
+    pub const INVALID_PATH: &str = "invalid_path";
+    /// The query string does not deserialize into the route's parameters.
+    pub const INVALID_QUERY: &str = "invalid_query";
+    /// The request body did not arrive in time (local server).
+    pub const REQUEST_TIMEOUT: &str = "request_timeout";
     /// The request's content type is not one the route accepts.
     pub const UNSUPPORTED_MEDIA_TYPE: &str = "unsupported_media_type";
     /// The body is larger than the configured limit.

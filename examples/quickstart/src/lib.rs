@@ -22,10 +22,11 @@
 
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use lift::{App, Context, DynamoDb, Error, EventBridge, Json, Kinesis, S3Match, Sns, Sqs, ValidJson, WebSocket, S3};
+use lift::{
+    App, Context, DynamoDb, Error, EventBridge, Json, Kinesis, Path, Query, S3Match, Sns, Sqs, ValidJson, WebSocket, S3,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use validator::Validate;

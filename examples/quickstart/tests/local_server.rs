@@ -98,11 +98,7 @@ impl Server {
 
 fn parse_response(buf: &[u8]) -> (u16, String) {
     let text = String::from_utf8_lossy(buf);
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
+    let status = text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
     let body = text.split("\r\n\r\n").nth(1).unwrap_or("").to_owned();
     (status, body)
 }

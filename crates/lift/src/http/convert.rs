@@ -11,9 +11,10 @@ use axum::body::Body;
 use bytes::Bytes;
 use http::{header, HeaderMap, HeaderValue, Response, Uri};
 use http_body_util::BodyExt;
-use lambda_http::request::RequestContext;
+use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS, NON_ALPHANUMERIC};
 use serde::Serialize;
 
+use super::RequestContext;
 use crate::detect::EventKind;
 use crate::error::{code, Error};
 
@@ -66,9 +67,15 @@ impl HttpOutput {
 /// `Url::parse`, reads an environment variable and boxes five extensions per request), and it
 /// panics on hostile input (`unwrap` on an unparsable `Host` header, `expect` on a bad base64
 /// body). Semantics follow `lambda_http`: v1 merges `headers` into `multiValueHeaders`, v2 joins
-/// `cookies` into one `cookie` header, the request context is kept as the `lambda_http`
-/// [`RequestContext`] extension. Routes never include the stage.
-pub(crate) fn decode(kind: EventKind, json: &str) -> Result<(Origin, http::Request<Body>), Error> {
+/// `cookies` into one `cookie` header, the request context is kept as the [`RequestContext`]
+/// extension. Routes never include the stage.
+///
+/// Path and query reach the router percent-encoded, whatever API Gateway or ALB passed raw
+/// (a space, `{`, `"`, `#`, non-ASCII): extractors decode them back to the client's values.
+///
+/// A body (an HTTP body or a WebSocket message) whose decoded size exceeds `limit` bytes is
+/// refused with 413 `payload_too_large`, whatever extractor would read it.
+pub(crate) fn decode(kind: EventKind, json: &str, limit: usize) -> Result<(Origin, http::Request<Body>), Error> {
     fn parse<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, Error> {
         serde_json::from_str(json).map_err(|e| malformed("the event does not match its source's schema").with_source(e))
     }
@@ -80,14 +87,15 @@ pub(crate) fn decode(kind: EventKind, json: &str) -> Result<(Origin, http::Reque
                 Some(stage) if stage != "$default" => strip_stage(raw_path, stage),
                 _ => raw_path,
             };
-            let uri = build_uri(&encode_path(path), ev.raw_query_string.as_deref().unwrap_or(""))?;
+            let query = encode_raw_query(ev.raw_query_string.as_deref().unwrap_or(""));
+            let uri = build_uri(&encode_raw_path(path), &query)?;
             let mut headers = ev.headers;
             if let Some(cookies) = ev.cookies.filter(|c| !c.is_empty()) {
                 let joined = HeaderValue::from_str(&cookies.join("; "))
                     .map_err(|e| malformed("invalid cookie").with_source(e))?;
                 headers.insert(header::COOKIE, joined);
             }
-            let body = body(ev.body.as_deref(), ev.is_base64_encoded)?;
+            let body = body(ev.body.as_deref(), ev.is_base64_encoded, limit)?;
             let method = ev.request_context.http.method.clone();
             let req = assemble(
                 method,
@@ -96,12 +104,12 @@ pub(crate) fn decode(kind: EventKind, json: &str) -> Result<(Origin, http::Reque
                 body,
                 RequestContext::ApiGatewayV2(ev.request_context),
             );
-            Ok((Origin::ApiGatewayV2, req))
+            Ok((Origin::of(kind), req))
         }
         EventKind::ApiGatewayV1 => {
             let ev: ApiGatewayProxyRequest = parse(json)?;
             // `path` is the resource path without the stage, decoded.
-            let path = encode_path(ev.path.as_deref().unwrap_or("/"));
+            let path = encode_decoded_path(ev.path.as_deref().unwrap_or("/"));
             let query = if ev.multi_value_query_string_parameters.is_empty() {
                 encode_query(ev.query_string_parameters.iter())
             } else {
@@ -110,7 +118,7 @@ pub(crate) fn decode(kind: EventKind, json: &str) -> Result<(Origin, http::Reque
             let uri = build_uri(&path, &query)?;
             let mut headers = ev.multi_value_headers;
             headers.extend(ev.headers);
-            let body = body(ev.body.as_deref(), ev.is_base64_encoded)?;
+            let body = body(ev.body.as_deref(), ev.is_base64_encoded, limit)?;
             let req = assemble(
                 ev.http_method,
                 uri,
@@ -118,14 +126,14 @@ pub(crate) fn decode(kind: EventKind, json: &str) -> Result<(Origin, http::Reque
                 body,
                 RequestContext::ApiGatewayV1(ev.request_context),
             );
-            Ok((Origin::ApiGatewayV1, req))
+            Ok((Origin::of(kind), req))
         }
         EventKind::Alb => {
             let ev: AlbTargetGroupRequest = parse(json)?;
             let multi_value = !ev.multi_value_headers.is_empty() || !ev.multi_value_query_string_parameters.is_empty();
             // ALB passes the path and query as they came on the wire (still encoded).
-            let path = encode_path(ev.path.as_deref().unwrap_or("/"));
-            let query = raw_query(if multi_value {
+            let path = encode_raw_path(ev.path.as_deref().unwrap_or("/"));
+            let query = join_raw_query(if multi_value {
                 ev.multi_value_query_string_parameters.iter()
             } else {
                 ev.query_string_parameters.iter()
@@ -136,7 +144,7 @@ pub(crate) fn decode(kind: EventKind, json: &str) -> Result<(Origin, http::Reque
             } else {
                 ev.multi_value_headers
             };
-            let body = body(ev.body.as_deref(), ev.is_base64_encoded)?;
+            let body = body(ev.body.as_deref(), ev.is_base64_encoded, limit)?;
             let req = assemble(
                 ev.http_method,
                 uri,
@@ -154,7 +162,7 @@ pub(crate) fn decode(kind: EventKind, json: &str) -> Result<(Origin, http::Reque
                 .map_err(|e: http::uri::InvalidUri| malformed("invalid route key").with_source(e))?;
             let mut headers = ev.multi_value_headers;
             headers.extend(ev.headers);
-            let body = body(ev.body.as_deref(), ev.is_base64_encoded)?;
+            let body = body(ev.body.as_deref(), ev.is_base64_encoded, limit)?;
             let req = assemble(
                 http::Method::POST,
                 uri,
@@ -162,7 +170,7 @@ pub(crate) fn decode(kind: EventKind, json: &str) -> Result<(Origin, http::Reque
                 body,
                 RequestContext::WebSocket(ev.request_context),
             );
-            Ok((Origin::WebSocket, req))
+            Ok((Origin::of(kind), req))
         }
         _ => Err(malformed("not an HTTP event")),
     }
@@ -187,17 +195,29 @@ fn assemble(
     req
 }
 
-fn body(text: Option<&str>, base64: bool) -> Result<Body, Error> {
+fn body(text: Option<&str>, base64: bool, limit: usize) -> Result<Body, Error> {
     use base64::Engine;
-    Ok(match text {
-        None | Some("") => Body::empty(),
-        Some(b) if base64 => Body::from(
-            base64::engine::general_purpose::STANDARD
-                .decode(b)
-                .map_err(|e| malformed("the body is marked base64 but is not").with_source(e))?,
-        ),
-        Some(b) => Body::from(b.to_owned()),
-    })
+    let bytes = match text {
+        None | Some("") => return Ok(Body::empty()),
+        Some(b) if base64 => base64::engine::general_purpose::STANDARD
+            .decode(b)
+            .map_err(|e| malformed("the body is marked base64 but is not").with_source(e))?,
+        Some(b) if b.len() > limit => return Err(too_large()),
+        Some(b) => return Ok(Body::from(b.to_owned())),
+    };
+    if bytes.len() > limit {
+        return Err(too_large());
+    }
+    Ok(Body::from(bytes))
+}
+
+/// 413 `payload_too_large`: the body (or WebSocket message) is over the limit.
+pub(crate) fn too_large() -> Error {
+    Error::new(
+        http::StatusCode::PAYLOAD_TOO_LARGE,
+        code::PAYLOAD_TOO_LARGE,
+        "the body is larger than the limit",
+    )
 }
 
 /// `/prod/hello` on stage `prod` routes as `/hello`.
@@ -220,72 +240,96 @@ fn build_uri(path: &str, query: &str) -> Result<Uri, Error> {
     Ok(Uri::from(pq))
 }
 
-/// Bytes allowed as-is in a URI path: RFC 3986 `pchar` plus `/` and an existing `%` escape.
-fn path_byte_ok(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/%".contains(&b)
+/// What a URI path cannot hold as-is: everything but RFC 3986 `pchar`, `/` and `%` (an
+/// already-encoded path keeps its escapes).
+const RAW_PATH: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'!')
+    .remove(b'$')
+    .remove(b'&')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')')
+    .remove(b'*')
+    .remove(b'+')
+    .remove(b',')
+    .remove(b';')
+    .remove(b'=')
+    .remove(b':')
+    .remove(b'@')
+    .remove(b'/')
+    .remove(b'%');
+
+/// A decoded path: as [`RAW_PATH`], and a `%` is a literal percent sign.
+const DECODED_PATH: &AsciiSet = &RAW_PATH.add(b'%');
+
+/// What an already-encoded query cannot hold as-is: controls, space, non-ASCII and the
+/// characters RFC 3986 leaves out of a query (`"`, `#`, `<`, `>`, `` ` ``, `{`, `}`, `|`, `\`,
+/// `^`, `[`, `]`). `%`, `&`, `=` and `+` keep their meaning.
+const RAW_QUERY: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'<')
+    .add(b'>')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}')
+    .add(b'|')
+    .add(b'\\')
+    .add(b'^')
+    .add(b'[')
+    .add(b']');
+
+/// One decoded query key or value: everything but RFC 3986 unreserved characters.
+const QUERY_COMPONENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
+/// An already-encoded path (v2 `rawPath`, ALB `path`) with what a URI cannot hold escaped.
+fn encode_raw_path(path: &str) -> std::borrow::Cow<'_, str> {
+    utf8_percent_encode(path, RAW_PATH).into()
 }
 
-fn query_byte_ok(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"-._~".contains(&b)
+/// A decoded path (v1 `path`), fully escaped.
+fn encode_decoded_path(path: &str) -> std::borrow::Cow<'_, str> {
+    utf8_percent_encode(path, DECODED_PATH).into()
 }
 
-fn encode_with(s: &str, ok: fn(u8) -> bool, out: &mut String) {
-    for &b in s.as_bytes() {
-        if ok(b) {
-            out.push(b as char);
-        } else {
-            out.push('%');
-            out.push(char::from(b"0123456789ABCDEF"[usize::from(b >> 4)]));
-            out.push(char::from(b"0123456789ABCDEF"[usize::from(b & 15)]));
-        }
-    }
+/// An already-encoded query string (v2 `rawQueryString`), with what API Gateway passed raw
+/// escaped.
+fn encode_raw_query(query: &str) -> std::borrow::Cow<'_, str> {
+    utf8_percent_encode(query, RAW_QUERY).into()
 }
 
-/// Percent-encodes what cannot stand in a URI path (a decoded v1 path may hold spaces).
-fn encode_path(path: &str) -> std::borrow::Cow<'_, str> {
-    if path.bytes().all(path_byte_ok) {
-        return path.into();
-    }
-    let mut out = String::with_capacity(path.len() + 8);
-    encode_with(path, path_byte_ok, &mut out);
-    out.into()
-}
-
-/// Builds a query string from decoded pairs (API Gateway decodes them).
+/// Builds a query string from decoded pairs (API Gateway v1 decodes them).
 fn encode_query<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> String {
-    join_query(pairs, query_byte_ok)
+    join_query(pairs, QUERY_COMPONENT)
 }
 
 /// Joins pairs that are still encoded (ALB), escaping only what a URI cannot hold.
-fn raw_query<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> String {
-    join_query(pairs, |b| path_byte_ok(b) || b == b'?')
+fn join_raw_query<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> String {
+    join_query(pairs, RAW_QUERY)
 }
 
-fn join_query<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>, ok: fn(u8) -> bool) -> String {
+fn join_query<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>, set: &'static AsciiSet) -> String {
+    use std::fmt::Write;
     let mut out = String::new();
     for (k, v) in pairs {
         if !out.is_empty() {
             out.push('&');
         }
-        encode_with(k, ok, &mut out);
-        out.push('=');
-        encode_with(v, ok, &mut out);
+        // Writing into a String cannot fail.
+        let _ = write!(out, "{}={}", utf8_percent_encode(k, set), utf8_percent_encode(v, set));
     }
     out
 }
 
 /// WebSocket route keys route as the path `/<route key>` of the WebSocket router.
 pub(crate) fn websocket_path(route_key: &str) -> String {
-    let mut out = String::with_capacity(route_key.len() + 1);
-    out.push('/');
-    for b in route_key.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~$".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    const ROUTE_KEY: &AsciiSet = &QUERY_COMPONENT.remove(b'$');
+    format!("/{}", utf8_percent_encode(route_key, ROUTE_KEY))
 }
 
 /// Whether a body with this content type is sent as text (else base64).
@@ -398,14 +442,41 @@ mod tests {
         assert_eq!(strip_stage("/prod/hello", "prod"), "/hello");
         assert_eq!(strip_stage("/prod", "prod"), "/");
         assert_eq!(strip_stage("/production/x", "prod"), "/production/x");
-        assert_eq!(encode_path("/a b/ü"), "/a%20b/%C3%BC");
-        assert_eq!(encode_path("/plain/path"), "/plain/path");
+        assert_eq!(encode_decoded_path("/a b/ü/100%"), "/a%20b/%C3%BC/100%25");
+        assert_eq!(encode_raw_path("/a%20b/ü"), "/a%20b/%C3%BC");
+        assert_eq!(encode_raw_path("/plain/path"), "/plain/path");
         assert_eq!(
             encode_query([("q", "a b&c"), ("x", "1")].into_iter()),
             "q=a%20b%26c&x=1"
         );
         assert!(build_uri("/x", "a=1").is_ok());
-        assert!(body(Some("not base64!"), true).is_err());
+        assert!(body(Some("not base64!"), true, 100).is_err());
+    }
+
+    #[test]
+    fn raw_query_characters_are_escaped_and_escapes_kept() {
+        assert_eq!(
+            encode_raw_query(r#"q={"a":1}&x=<b> c#d&y=ü&z=%7B&w=a+b"#),
+            "q=%7B%22a%22:1%7D&x=%3Cb%3E%20c%23d&y=%C3%BC&z=%7B&w=a+b"
+        );
+        assert_eq!(
+            join_raw_query([("q", "a b"), ("r", "%22")].into_iter()),
+            "q=a%20b&r=%22"
+        );
+        for q in [r#"q={"a":1}"#, "x=<b> c#d", "y=ü", r"w=\|^[]`"] {
+            assert!(build_uri("/", &encode_raw_query(q)).is_ok(), "{q}");
+        }
+    }
+
+    #[test]
+    fn bodies_over_the_limit_are_413() {
+        use base64::Engine;
+        assert!(body(Some("12345"), false, 5).is_ok());
+        let err = body(Some("123456"), false, 5).err().map(|e| e.status());
+        assert_eq!(err, Some(http::StatusCode::PAYLOAD_TOO_LARGE));
+        let b64 = base64::engine::general_purpose::STANDARD.encode([0u8; 6]);
+        let err = body(Some(&b64), true, 5).err().map(|e| e.code().to_owned());
+        assert_eq!(err.as_deref(), Some(code::PAYLOAD_TOO_LARGE));
     }
 
     #[test]

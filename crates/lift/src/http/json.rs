@@ -1,22 +1,25 @@
-//! `Json<T>` and `ValidJson<T>`: axum's JSON extractor with Lift's error model.
+//! `Json<T>` and `ValidJson<T>`: JSON bodies with Lift's error model.
 
-use axum::extract::rejection::{BytesRejection, JsonRejection};
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequest, Request};
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;
-use lambda_http::request::RequestContext;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use validator::{Validate, ValidationErrors, ValidationErrorsKind};
 
+use super::convert::too_large;
+use super::describe::field_error;
+use super::RequestContext;
 use crate::error::{code, Error};
 
 /// A JSON request body (extractor) or response body.
 ///
 /// Rejections use Lift's codes: syntax errors are 400 `malformed_json`; JSON of the wrong shape
-/// is 422 `invalid_body` naming the field; a missing JSON content type is 415; a body over the
-/// limit ([`App::body_limit`](crate::App::body_limit)) is 413. WebSocket messages, which carry
-/// no content type, are read as JSON without one.
+/// is 422 `invalid_body` naming the field path and the rule (for instance
+/// ``field `items[0].qty`: is required``), never a Rust type or a parser position; a missing
+/// JSON content type is 415; a body over the limit ([`App::body_limit`](crate::App::body_limit))
+/// is 413. WebSocket messages, which carry no content type, are read as JSON without one.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Json<T>(pub T);
 
@@ -25,35 +28,43 @@ pub struct Json<T>(pub T);
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ValidJson<T>(pub T);
 
-pub(crate) fn map_json_rejection(rejection: JsonRejection) -> Error {
-    match rejection {
-        JsonRejection::JsonSyntaxError(e) => Error::bad_request(
-            code::MALFORMED_JSON,
-            format!("the body is not valid JSON: {}", e.body_text()),
-        ),
-        JsonRejection::JsonDataError(e) => Error::new(
+impl<T: DeserializeOwned> Json<T> {
+    /// Deserializes a JSON body. Syntax errors are 400 `malformed_json`; JSON of the wrong
+    /// shape is 422 `invalid_body` naming the field path and the rule
+    /// ("field `items[0].qty`: is required"), never a Rust type or a parser position.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
+        let mut de = serde_json::Deserializer::from_slice(bytes);
+        let value = serde_path_to_error::deserialize(&mut de)
+            .map_err(|e| {
+                let path = e.path().to_string();
+                json_error(&path, e.into_inner())
+            })
+            .and_then(|v| de.end().map(|()| v).map_err(|e| json_error(".", e)))?;
+        Ok(Json(value))
+    }
+}
+
+fn json_error(path: &str, e: serde_json::Error) -> Error {
+    use serde_json::error::Category;
+    match e.classify() {
+        Category::Data => Error::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             code::INVALID_BODY,
-            e.body_text()
-                .trim_start_matches("Failed to deserialize the JSON body into the target type: ")
-                .to_owned(),
+            field_error("field", path, &e.to_string()),
         ),
-        JsonRejection::MissingJsonContentType(_) => Error::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            code::UNSUPPORTED_MEDIA_TYPE,
-            "expected `Content-Type: application/json`",
-        ),
-        JsonRejection::BytesRejection(BytesRejection::FailedToBufferBody(e))
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE =>
-        {
-            Error::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                code::PAYLOAD_TOO_LARGE,
-                "the body is larger than the limit",
-            )
+        Category::Syntax | Category::Eof | Category::Io => {
+            Error::bad_request(code::MALFORMED_JSON, "the body is not valid JSON").with_source(e)
         }
-        other => Error::bad_request(code::MALFORMED_JSON, "the body could not be read").with_source(other),
     }
+}
+
+/// `application/json` or any `application/*+json`.
+fn is_json(headers: &http::HeaderMap) -> bool {
+    let Some(ct) = headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
 }
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
@@ -61,22 +72,22 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         // WebSocket messages carry no content type: their bodies are taken as JSON as they are.
-        if matches!(
+        let websocket = matches!(
             req.extensions().get::<RequestContext>(),
             Some(RequestContext::WebSocket(_))
-        ) {
-            let bytes = axum::body::Bytes::from_request(req, state)
-                .await
-                .map_err(|e| map_json_rejection(JsonRejection::BytesRejection(e)))?;
-            return match axum::Json::<T>::from_bytes(&bytes) {
-                Ok(axum::Json(v)) => Ok(Json(v)),
-                Err(rejection) => Err(map_json_rejection(rejection)),
-            };
+        );
+        if !websocket && !is_json(req.headers()) {
+            return Err(Error::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                code::UNSUPPORTED_MEDIA_TYPE,
+                "expected `Content-Type: application/json`",
+            ));
         }
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(Json(v)),
-            Err(rejection) => Err(map_json_rejection(rejection)),
-        }
+        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|e| match e {
+            BytesRejection::FailedToBufferBody(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => too_large(),
+            other => Error::bad_request(code::MALFORMED_JSON, "the body could not be read").with_source(other),
+        })?;
+        Self::from_bytes(&bytes)
     }
 }
 

@@ -1,8 +1,15 @@
 //! HTTP sources: conversion, extractors and the response edge.
 
 pub(crate) mod convert;
+mod describe;
 mod json;
+mod path;
+mod query;
+mod request_context;
 mod websocket;
 
 pub use json::{validation_error, Json, ValidJson};
+pub use path::Path;
+pub use query::Query;
+pub use request_context::RequestContext;
 pub use websocket::WebSocket;

@@ -2,8 +2,8 @@
 
 use axum::extract::FromRequestParts;
 use http::request::Parts;
-use lambda_http::request::RequestContext;
 
+use super::RequestContext;
 use crate::error::Error;
 
 /// The API Gateway WebSocket context of the message being served: connection id, route key,

@@ -1,7 +1,6 @@
-//! The local server: serves the HTTP routes and accepts raw events the way the Lambda
-//! emulators do, on `POST /2015-03-31/functions/function/invocations`.
+//! The local server's routes: the app's HTTP routes, and raw events the way the Lambda
+//! emulators accept them, on `POST /2015-03-31/functions/function/invocations`.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -14,22 +13,12 @@ use http::{HeaderValue, StatusCode};
 
 use crate::app::DEFAULT_BODY_LIMIT;
 use crate::context::{claim_cold_start, Context};
+use crate::error::Error;
 use crate::function::Lift;
+use crate::http::convert::too_large;
 
 /// The path the Lambda emulators (RIE, SAM, cargo-lambda) accept raw events on.
 pub const INVOKE_PATH: &str = "/2015-03-31/functions/function/invocations";
-
-/// Reads `PORT` (default 3000). A value that is not a port is an error, not a panic.
-pub fn port_from_env() -> Result<u16, crate::BoxError> {
-    match std::env::var("PORT") {
-        Ok(p) => p
-            .trim()
-            .parse::<u16>()
-            .map_err(|e| format!("PORT={p:?} is not a port number: {e}").into()),
-        Err(std::env::VarError::NotPresent) => Ok(3000),
-        Err(e) => Err(format!("PORT is not valid: {e}").into()),
-    }
-}
 
 struct Local {
     lift: Lift,
@@ -83,12 +72,12 @@ pub fn router(lift: Lift) -> Router {
 
 async fn invoke(State(local): State<Arc<Local>>, req: Request) -> Response {
     let trace = req.headers().get("x-amzn-trace-id").cloned();
-    let body = match axum::body::to_bytes(req.into_body(), DEFAULT_BODY_LIMIT).await {
-        Ok(b) => b,
-        Err(_) => return (StatusCode::PAYLOAD_TOO_LARGE, "event larger than 6 MB").into_response(),
-    };
     let ctx = local_context(&local, trace.as_ref());
     let request_id = ctx.request_id().to_owned();
+    // The server edge has read the body whole already; this bounds a router served by hand.
+    let Ok(body) = axum::body::to_bytes(req.into_body(), DEFAULT_BODY_LIMIT).await else {
+        return error_response(&too_large(), &request_id);
+    };
     // Not UTF-8: a NUL fails below as malformed JSON, like any other unparsable event.
     let text = std::str::from_utf8(&body).unwrap_or("\u{0}");
     let mut res = match local.lift.invoke_with(text, ctx).await {
@@ -115,10 +104,14 @@ async fn http(State(local): State<Arc<Local>>, req: Request<Body>) -> Response {
     local.lift.serve_http(req, ctx).await
 }
 
-/// Serves `lift` on `addr` until the process ends.
-pub async fn serve(lift: Lift, addr: SocketAddr) -> Result<(), crate::BoxError> {
-    let listener = tokio::net::TcpListener::bind(addr).await?;
-    tracing::info!(%addr, "Lift local server listening (raw events: POST {INVOKE_PATH})");
-    axum::serve(listener, router(lift)).await?;
-    Ok(())
+/// A Lift error answered before the request reached the app: the JSON error body with
+/// `request_id`, and the id in `x-request-id`.
+pub(crate) fn error_response(err: &Error, request_id: &str) -> Response {
+    let mut res = (err.status(), err.body_json(Some(request_id))).into_response();
+    let headers = res.headers_mut();
+    headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        headers.insert("x-request-id", v);
+    }
+    res
 }

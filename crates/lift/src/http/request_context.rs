@@ -1,0 +1,22 @@
+//! The request context of the HTTP event a request came from.
+
+use aws_lambda_events::alb::AlbTargetGroupRequestContext;
+use aws_lambda_events::apigw::{
+    ApiGatewayProxyRequestContext, ApiGatewayV2httpRequestContext, ApiGatewayWebsocketProxyRequestContext,
+};
+
+/// The `requestContext` of the event an HTTP request was decoded from (authorizer claims,
+/// source IP, stage, connection id...), in the request's extensions. A handler takes it with
+/// `axum::Extension<lift::RequestContext>`; requests served by the local server have none.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum RequestContext {
+    /// API Gateway REST API (payload format 1.0).
+    ApiGatewayV1(ApiGatewayProxyRequestContext),
+    /// API Gateway HTTP API (payload format 2.0) and Lambda Function URLs.
+    ApiGatewayV2(ApiGatewayV2httpRequestContext),
+    /// Application Load Balancer target.
+    Alb(AlbTargetGroupRequestContext),
+    /// API Gateway WebSocket API.
+    WebSocket(ApiGatewayWebsocketProxyRequestContext),
+}
