@@ -129,8 +129,8 @@ async fn no_attempt_that_cannot_finish_before_the_deadline() {
         assert!(t0.elapsed() <= Duration::from_millis(deadline_ms));
     }
     let ev = events.lock().unwrap();
-    assert!(ev.iter().all(|(r, _)| *r == RetryStop::Deadline));
-    assert_eq!(ev.iter().map(|(_, a)| *a).collect::<Vec<_>>(), vec![1, 2, 3]);
+    let deadline = RetryStop::Deadline;
+    assert_eq!(*ev, vec![(deadline, 1), (deadline, 2), (deadline, 3)]);
 }
 
 #[tokio::test(start_paused = true)]
