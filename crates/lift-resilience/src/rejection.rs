@@ -1,14 +1,4 @@
 //! Mapping of this crate's errors to HTTP (or batch) rejections, for the edge of the app.
-//!
-//! Every rejection carries the headers its status calls for, by one rule:
-//!
-//! | code | status | `Retry-After` | `RateLimit-*` and `X-RateLimit-*` |
-//! |---|---|---|---|
-//! | [`CIRCUIT_OPEN`](code::CIRCUIT_OPEN) | 503 | time until trial calls, else [`DEFAULT_RETRY_AFTER`] | — |
-//! | [`BULKHEAD_FULL`](code::BULKHEAD_FULL) | 503 | [`DEFAULT_RETRY_AFTER`] | — |
-//! | [`OVERLOADED`](code::OVERLOADED) | 503 | [`DEFAULT_RETRY_AFTER`] | — |
-//! | [`TIMEOUT`](code::TIMEOUT) | 504 | — (the call ran; it says nothing of later ones) | — |
-//! | [`RATE_LIMITED`](code::RATE_LIMITED) | 429 | time until a call is admitted | all six |
 
 use std::error::Error;
 use std::time::Duration;
@@ -38,6 +28,16 @@ pub struct RateLimitInfo {
 }
 
 /// How a rejection by a resilience layer should be answered.
+///
+/// Every rejection carries the headers its status calls for, by one rule:
+///
+/// | code | status | `Retry-After` | `RateLimit-*` and `X-RateLimit-*` |
+/// |---|---|---|---|
+/// | [`CIRCUIT_OPEN`](code::CIRCUIT_OPEN) | 503 | time until trial calls, else [`DEFAULT_RETRY_AFTER`] | — |
+/// | [`BULKHEAD_FULL`](code::BULKHEAD_FULL) | 503 | [`DEFAULT_RETRY_AFTER`] | — |
+/// | [`OVERLOADED`](code::OVERLOADED) | 503 | [`DEFAULT_RETRY_AFTER`] | — |
+/// | [`TIMEOUT`](code::TIMEOUT) | 504 | — (the call ran; it says nothing of later ones) | — |
+/// | [`RATE_LIMITED`](code::RATE_LIMITED) | 429 | time until a call is admitted | all six |
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Rejection {
@@ -122,7 +122,7 @@ pub(crate) fn ceil_secs(d: Duration) -> u64 {
 }
 
 impl Rejection {
-    /// The headers of the answer, by the rule of the [table](self): `Retry-After` (seconds,
+    /// The headers of the answer, by the rule of the [table](Rejection): `Retry-After` (seconds,
     /// rounded up) on every 503 and 429, and for rate limits `RateLimit-Limit`,
     /// `RateLimit-Remaining`, `RateLimit-Reset` (seconds until the quota is full again) and the
     /// same three as `X-RateLimit-*`, exactly as admitted responses get them from
