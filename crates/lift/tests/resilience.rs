@@ -367,3 +367,70 @@ async fn record_handler_future_answers_polled_after_completion() {
         "both records' futures, success and failure"
     );
 }
+
+#[tokio::test]
+async fn error_response_gives_each_rejection_its_status_code_and_headers() {
+    use lift::resilience::{
+        circuit_breaker::BreakerState, code, error_response, load_shed::ShedReason, rate_limit::Decision,
+        timeout::TimeoutLimit, BulkheadFull, Elapsed, Open, Overloaded, RateLimited,
+    };
+    let limited = Decision::new(false, 5, 0, Duration::from_secs(2), Some(Duration::from_millis(200)));
+    let cases: Vec<(BoxError, u16, &str, &[&str])> = vec![
+        (
+            Box::new(Open::new(BreakerState::ForcedOpen, None)),
+            503,
+            code::CIRCUIT_OPEN,
+            &["retry-after"],
+        ),
+        (
+            Box::new(BulkheadFull::new(1, Duration::ZERO)),
+            503,
+            code::BULKHEAD_FULL,
+            &["retry-after"],
+        ),
+        (
+            Box::new(Overloaded::new(ShedReason::Random)),
+            503,
+            code::OVERLOADED,
+            &["retry-after"],
+        ),
+        (
+            Box::new(Elapsed::new(TimeoutLimit::Deadline, Duration::ZERO)),
+            504,
+            code::TIMEOUT,
+            &[],
+        ),
+        (
+            Box::new(RateLimited::new(limited)),
+            429,
+            code::RATE_LIMITED,
+            &[
+                "retry-after",
+                "ratelimit-limit",
+                "ratelimit-remaining",
+                "ratelimit-reset",
+                "x-ratelimit-limit",
+                "x-ratelimit-remaining",
+                "x-ratelimit-reset",
+            ],
+        ),
+    ];
+    assert_eq!(cases.len(), 5);
+    for (err, status, code, expected) in cases {
+        let res = error_response(err);
+        assert_eq!(res.status(), status, "{code}");
+        let mut names: Vec<&str> = res
+            .headers()
+            .keys()
+            .map(|k| k.as_str())
+            .filter(|k| k.contains("ratelimit") || *k == "retry-after")
+            .collect();
+        names.sort_unstable();
+        let mut expected = expected.to_vec();
+        expected.sort_unstable();
+        assert_eq!(names, expected, "{code}");
+        let body = axum::body::to_bytes(res.into_body(), 1 << 16).await.unwrap();
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["error"]["code"], code);
+    }
+}
