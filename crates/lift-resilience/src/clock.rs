@@ -91,25 +91,27 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
-    #[test]
-    fn shared_inside_a_pass_only() {
+    /// Under tokio's paused clock, time moves only when the test advances it.
+    #[tokio::test(start_paused = true)]
+    async fn shared_inside_a_pass_only() {
+        let step = Duration::from_millis(2);
         let outside = now();
-        std::thread::sleep(Duration::from_millis(2));
-        assert!(now() > outside, "outside a pass every read is fresh");
+        tokio::time::advance(step).await;
+        assert_eq!(now(), outside + step, "outside a pass every read is fresh");
         let t = {
             let _outer = Pass::enter();
             let t = now();
-            std::thread::sleep(Duration::from_millis(2));
+            tokio::time::advance(step).await;
             {
                 let _inner = Pass::enter();
                 assert_eq!(now(), t, "nested layers reuse the reading");
             }
             assert_eq!(now(), t, "still inside the outer pass");
             invalidate();
-            assert!(now() > t, "invalidated: fresh read");
-            t
+            assert_eq!(now(), t + step, "invalidated: fresh read");
+            t + step
         };
-        std::thread::sleep(Duration::from_millis(2));
-        assert!(now() > t, "pass ended: fresh read");
+        tokio::time::advance(step).await;
+        assert_eq!(now(), t + step, "pass ended: fresh read");
     }
 }

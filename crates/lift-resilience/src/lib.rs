@@ -11,7 +11,8 @@
 //! | rate limit (GCRA via `governor`) | [`rate_limit`] | [`RateLimited`] | 429 |
 //!
 //! Errors travel as [`tower::BoxError`]; at the edge, [`rejection()`] finds this crate's error
-//! in a source chain and gives status, stable code, `Retry-After` and rate-limit headers.
+//! in a source chain and gives status, stable code (one of the [`code`] constants),
+//! `Retry-After` and rate-limit headers.
 //! Events (transitions, rejections, sheds, retries, timeouts) go to a [`ResilienceListener`]
 //! and to `tracing` (target `lift_resilience`).
 //!
@@ -21,6 +22,22 @@
 //! tokio's paused clock (`#[tokio::test(start_paused = true)]`) every layer follows the test's
 //! time exactly. The invocation deadline is read through the [`Deadline`] trait, implemented
 //! for `http::Request` through the [`InvocationDeadline`] extension.
+//!
+//! # Shared state
+//!
+//! A layer's shared state (partitions, semaphores, windows, in-flight count, limit) is built
+//! once, by its first `layer()` (or the first inspection that needs it), and shared by every
+//! service made by the layer and its clones. Builder methods configure it beforehand and never
+//! silently fork or reset it: one that changes what the state is built from panics once the
+//! state exists; the others (names and listeners of stateless layers, a breaker's classifier
+//! or fallback, a shedder's priority source, a rate limit's headers) may be called at any time.
+//!
+//! # Services and futures
+//!
+//! As in tower, each service has `new(inner, ..)` (the layer's defaults), `get_ref`, `get_mut`
+//! and `into_inner`. Every response future answers a poll after completion with
+//! `Poll::Ready(Err(`[`PolledAfterCompletion`]`))` — never `Pending` forever, never a panic,
+//! never a second poll of what it wrapped.
 //!
 //! # Quick start
 //!
@@ -48,10 +65,14 @@
 //! # }
 //! ```
 
+#![warn(missing_debug_implementations)]
+
 pub mod bulkhead;
 pub mod circuit_breaker;
 mod classify;
 mod clock;
+pub mod code;
+mod completed;
 mod deadline;
 mod event;
 mod key;
@@ -60,16 +81,18 @@ mod partition;
 pub mod rate_limit;
 mod rejection;
 pub mod retry;
+mod shared;
 mod stack;
 pub mod timeout;
 
 pub use classify::{
     classify_error_default, is_rejection, is_timeout, AsDynError, Classify, DefaultClassifier, HttpClassifier, Outcome,
 };
+pub use completed::PolledAfterCompletion;
 pub use deadline::{Deadline, InvocationDeadline, WithDeadline};
 pub use event::{NoopListener, ResilienceEvent, ResilienceListener};
 pub use key::{Global, KeyFn, PartitionKey};
-pub use rejection::{rejection, RateLimitInfo, Rejection};
+pub use rejection::{rejection, RateLimitInfo, Rejection, DEFAULT_RETRY_AFTER};
 pub use stack::{http_breaker_config, http_rate_limit, HttpStack, ResilienceStack};
 
 pub use bulkhead::{BulkheadFull, BulkheadLayer};

@@ -2,7 +2,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -149,7 +149,6 @@ async fn bounded_wait_then_rejection_and_cancelled_waiter() {
 
 #[tokio::test]
 async fn zero_wait_rejects_at_once_and_dropping_running_call_returns_permit() {
-    let dropped = Arc::new(AtomicBool::new(false));
     let layer = BulkheadLayer::new(1);
     let mut s = layer.layer(service_fn(|_: ()| async {
         std::future::pending::<()>().await;
@@ -165,7 +164,6 @@ async fn zero_wait_rejects_at_once_and_dropping_running_call_returns_permit() {
         .unwrap_err()
         .is::<BulkheadFull>());
     drop(running);
-    dropped.store(true, Ordering::SeqCst);
     assert_eq!(layer.available(&()), Some(1));
 }
 
@@ -186,9 +184,7 @@ async fn per_key_partitions_are_bounded_and_isolated() {
         assert!(layer.partitions() <= 16);
     }
     assert_eq!(layer.partitions(), 16);
-    for k in 0..16 {
-        if let Some(a) = layer.available(&k) {
-            assert_eq!(a, 2);
-        }
-    }
+    // Every partition held is one of the keys called, with both permits back.
+    let held: Vec<usize> = (0..300).filter_map(|k| layer.available(&k)).collect();
+    assert_eq!(held, vec![2; 16]);
 }

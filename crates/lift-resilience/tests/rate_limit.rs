@@ -28,7 +28,10 @@ async fn gcra_burst_then_refill_with_decisions() {
     assert_eq!(d.reset, Duration::from_millis(1000));
 
     let r = rejection(&*err).unwrap();
-    assert_eq!((r.status, r.code), (429, "rate_limited"));
+    assert_eq!(
+        (r.status, r.code),
+        (http::StatusCode::TOO_MANY_REQUESTS, lift_resilience::code::RATE_LIMITED)
+    );
     let h = r.headers();
     assert_eq!(h["retry-after"], "1");
     assert_eq!(h["ratelimit-limit"], "10");

@@ -129,8 +129,8 @@ async fn no_attempt_that_cannot_finish_before_the_deadline() {
         assert!(t0.elapsed() <= Duration::from_millis(deadline_ms));
     }
     let ev = events.lock().unwrap();
-    assert!(ev.iter().all(|(r, _)| *r == RetryStop::Deadline));
-    assert_eq!(ev.iter().map(|(_, a)| *a).collect::<Vec<_>>(), vec![1, 2, 3]);
+    let deadline = RetryStop::Deadline;
+    assert_eq!(*ev, vec![(deadline, 1), (deadline, 2), (deadline, 3)]);
 }
 
 #[tokio::test(start_paused = true)]
@@ -177,5 +177,84 @@ async fn classification_of_responses_and_errors() {
         *calls.lock().unwrap() = 0;
         let _ = s.ready().await.unwrap().call(WithDeadline::new(req, None)).await;
         assert_eq!(*calls.lock().unwrap(), attempts, "{req:?}");
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Seen {
+    Retry(u32),
+    Abandoned(RetryStop, u32),
+}
+
+/// Fails its first `fail` calls (with `Open` when `rejection`), then succeeds.
+fn fails_first(
+    fail: u32,
+    rejection: bool,
+) -> impl Service<WithDeadline<()>, Response = (), Error = BoxError, Future: Send> + Clone {
+    let calls = Arc::new(Mutex::new(0u32));
+    service_fn(move |_r: WithDeadline<()>| {
+        let n = {
+            let mut c = calls.lock().unwrap();
+            *c += 1;
+            *c
+        };
+        async move {
+            match (n <= fail, rejection) {
+                (false, _) => Ok(()),
+                (true, false) => Err::<(), BoxError>("boom".into()),
+                (true, true) => {
+                    Err(Box::new(Open::new(lift_resilience::circuit_breaker::BreakerState::Open, None)) as BoxError)
+                }
+            }
+        }
+    })
+}
+
+#[tokio::test(start_paused = true)]
+async fn each_call_reports_its_retries_and_at_most_one_abandon_exactly() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let s2 = seen.clone();
+    let policy = |max: u32| {
+        let s2 = s2.clone();
+        RetryPolicy::new(RetryConfig::default().max_attempts(max).jitter(Jitter::None)).listener(
+            move |e: &ResilienceEvent<'_>| match e {
+                ResilienceEvent::Retry { attempt, .. } => s2.lock().unwrap().push(Seen::Retry(*attempt)),
+                ResilienceEvent::RetryAbandoned { reason, attempts, .. } => {
+                    s2.lock().unwrap().push(Seen::Abandoned(*reason, *attempts))
+                }
+                _ => {}
+            },
+        )
+    };
+    let cases = [
+        // Every attempt fails: the last failure is reported (tower never asks after it).
+        (
+            3,
+            10,
+            false,
+            Err(()),
+            vec![
+                Seen::Retry(2),
+                Seen::Retry(3),
+                Seen::Abandoned(RetryStop::MaxAttempts, 3),
+            ],
+        ),
+        (1, 10, false, Err(()), vec![Seen::Abandoned(RetryStop::MaxAttempts, 1)]),
+        // Success on a retry: retries only.
+        (3, 1, false, Ok(()), vec![Seen::Retry(2)]),
+        (3, 0, false, Ok(()), vec![]),
+        // Not retryable: nothing.
+        (3, 10, true, Err(()), vec![]),
+    ];
+    for (max, fail, rejection, outcome, expected) in cases {
+        seen.lock().unwrap().clear();
+        let mut s = RetryLayer::new(policy(max)).layer(fails_first(fail, rejection));
+        let r = s.ready().await.unwrap().call(WithDeadline::new((), None)).await;
+        assert_eq!(r.map_err(|_| ()), outcome, "max {max}, fail {fail}");
+        assert_eq!(
+            *seen.lock().unwrap(),
+            expected,
+            "max {max}, fail {fail}, rejection {rejection}"
+        );
     }
 }

@@ -29,7 +29,11 @@ async fn flaky_route_opens_and_recovers() {
     let r = rejection(&*err).unwrap();
     assert_eq!(
         (r.status, r.code, r.retry_after),
-        (503, "circuit_open", Some(Duration::from_secs(5)))
+        (
+            http::StatusCode::SERVICE_UNAVAILABLE,
+            lift_resilience::code::CIRCUIT_OPEN,
+            Some(Duration::from_secs(5))
+        )
     );
     assert_eq!(r.headers()["retry-after"], "5");
 
@@ -51,7 +55,7 @@ async fn stack_timeout_maps_to_504() {
     r.extensions_mut()
         .insert(InvocationDeadline::after(Duration::from_secs(3)));
     let err = svc.ready().await.unwrap().call(r).await.unwrap_err();
-    assert_eq!(rejection(&*err).unwrap().status, 504);
+    assert_eq!(rejection(&*err).unwrap().status, http::StatusCode::GATEWAY_TIMEOUT);
 }
 
 #[tokio::test(start_paused = true)]

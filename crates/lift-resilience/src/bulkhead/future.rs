@@ -2,7 +2,7 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 use pin_project_lite::pin_project;
@@ -10,6 +10,7 @@ use tokio::time::Instant;
 use tower::{BoxError, Service};
 
 use super::{Cell, Permit};
+use crate::completed::polled_after_completion;
 use crate::event::Telemetry;
 
 type Acquire = Pin<Box<dyn Future<Output = bool> + Send>>;
@@ -44,6 +45,8 @@ pin_project! {
         },
         // Rejected without calling.
         Rejected { err: Option<BoxError> },
+        // Completed: the inner future and the permit are gone.
+        Done,
     }
 }
 
@@ -108,10 +111,18 @@ where
         let mut kind = self.project().kind;
         loop {
             match kind.as_mut().project() {
-                Proj::Called { fut, .. } => return fut.poll(cx).map_err(Into::into),
-                Proj::Rejected { err } => {
-                    return Poll::Ready(Err(err.take().unwrap_or_else(|| "polled after completion".into())))
+                Proj::Called { fut, .. } => {
+                    let result = ready!(fut.poll(cx)).map_err(Into::into);
+                    // Drops the inner future and returns the permit.
+                    kind.set(Kind::Done);
+                    return Poll::Ready(result);
                 }
+                Proj::Rejected { err } => {
+                    let err = err.take().unwrap_or_else(polled_after_completion);
+                    kind.set(Kind::Done);
+                    return Poll::Ready(Err(err));
+                }
+                Proj::Done => return Poll::Ready(Err(polled_after_completion())),
                 Proj::Waiting {
                     acquire,
                     cell,
@@ -131,7 +142,8 @@ where
                     }
                     let permit = Permit(cell.clone());
                     let Some(req) = req.take() else {
-                        return Poll::Ready(Err("polled after completion".into()));
+                        kind.set(Kind::Done);
+                        return Poll::Ready(Err(polled_after_completion()));
                     };
                     // `svc` was driven to readiness by `Bulkhead::poll_ready` before `call`.
                     let fut = svc.call(req);

@@ -1,11 +1,11 @@
-use std::sync::Arc;
 use std::time::Duration;
 
 use tower::Layer;
 
 use super::{Bulkhead, Shared};
 use crate::event::Telemetry;
-use crate::{Global, PartitionKey, ResilienceListener};
+use crate::shared::{telemetry_builders, LazyState};
+use crate::{Global, PartitionKey};
 
 /// Bulkhead settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,13 +29,16 @@ impl Default for BulkheadConfig {
     }
 }
 
-/// Applies [`Bulkhead`] to a service. Every service made by one layer (and its clones) shares
-/// the same partitions; each builder call starts fresh state.
+/// Applies [`Bulkhead`] to a service.
+///
+/// Every service made by one layer and its clones shares the same partitions, built by the
+/// first `layer()`; builder methods configure them beforehand and never fork or reset them
+/// (see [the rule](crate#shared-state)).
 pub struct BulkheadLayer<KF = Global, K = ()> {
     config: BulkheadConfig,
     key_fn: KF,
     telemetry: Telemetry,
-    shared: Arc<Shared<K>>,
+    state: LazyState<Shared<K>>,
 }
 
 impl<KF: Clone, K> Clone for BulkheadLayer<KF, K> {
@@ -44,14 +47,17 @@ impl<KF: Clone, K> Clone for BulkheadLayer<KF, K> {
             config: self.config,
             key_fn: self.key_fn.clone(),
             telemetry: self.telemetry.clone(),
-            shared: self.shared.clone(),
+            state: self.state.clone(),
         }
     }
 }
 
 impl<KF, K> std::fmt::Debug for BulkheadLayer<KF, K> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BulkheadLayer").field("config", &self.config).finish()
+        f.debug_struct("BulkheadLayer")
+            .field("config", &self.config)
+            .field("telemetry", &self.telemetry)
+            .finish()
     }
 }
 
@@ -66,78 +72,89 @@ impl BulkheadLayer<Global, ()> {
 
     /// A global bulkhead with `config`.
     pub fn with_config(config: BulkheadConfig) -> Self {
-        let telemetry = Telemetry::new("bulkhead");
         Self {
             config,
             key_fn: Global,
-            shared: Arc::new(Shared::new(config, telemetry.clone())),
-            telemetry,
+            telemetry: Telemetry::new("bulkhead"),
+            state: LazyState::new(),
         }
     }
 }
 
 impl<KF, K: PartitionKey> BulkheadLayer<KF, K> {
-    fn rebuild(mut self) -> Self {
-        self.shared = Arc::new(Shared::new(self.config, self.telemetry.clone()));
+    #[track_caller]
+    fn settings_changed(mut self, method: &str) -> Self {
+        self.state = self.state.unbuilt(method);
         self
     }
 
     /// Partition calls by `key_fn`, e.g. `|r: &http::Request<B>| tenant_of(r)`.
+    ///
+    /// # Panics
+    ///
+    /// If the layer has already made services (see [the rule](crate#shared-state)).
+    #[track_caller]
     pub fn key<Req, KF2>(self, key_fn: KF2) -> BulkheadLayer<KF2, KF2::Key>
     where
         KF2: crate::KeyFn<Req>,
     {
+        let _ = self.state.unbuilt("key");
         BulkheadLayer {
             config: self.config,
             key_fn,
-            shared: Arc::new(Shared::new(self.config, self.telemetry.clone())),
             telemetry: self.telemetry,
+            state: LazyState::new(),
         }
     }
 
     /// Longest wait for a permit.
+    ///
+    /// # Panics
+    ///
+    /// If the layer has already made services (see [the rule](crate#shared-state)).
+    #[track_caller]
     pub fn max_wait(mut self, max_wait: Duration) -> Self {
         self.config.max_wait = max_wait;
-        self.rebuild()
+        self.settings_changed("max_wait")
     }
 
     /// Bound on the number of partitions.
+    ///
+    /// # Panics
+    ///
+    /// If the layer has already made services (see [the rule](crate#shared-state)).
+    #[track_caller]
     pub fn max_keys(mut self, max_keys: usize) -> Self {
         self.config.max_keys = max_keys;
-        self.rebuild()
+        self.settings_changed("max_keys")
     }
 
-    /// Name used in events.
-    pub fn name(mut self, name: &str) -> Self {
-        self.telemetry = self.telemetry.with_name(name);
-        self.rebuild()
-    }
-
-    /// Listener for events.
-    pub fn listener(mut self, listener: impl ResilienceListener) -> Self {
-        self.telemetry = self.telemetry.with_listener(Arc::new(listener));
-        self.rebuild()
-    }
+    telemetry_builders!(settings_changed);
 
     /// Permits free in the partition of `key` (`None` if that partition does not exist yet).
     pub fn available(&self, key: &K) -> Option<usize> {
-        self.shared.available(key)
+        self.state.get().and_then(|s| s.available(key))
     }
 
     /// Number of partitions held (the overflow partition excluded).
     pub fn partitions(&self) -> usize {
-        self.shared.partitions.len()
+        self.state.get().map_or(0, |s| s.partitions.len())
+    }
+
+    pub(super) fn shared(&self) -> std::sync::Arc<Shared<K>> {
+        self.state
+            .get_or_init(|| Shared::new(self.config, self.telemetry.clone()))
     }
 }
 
-impl<S, KF: Clone, K> Layer<S> for BulkheadLayer<KF, K> {
+impl<S, KF: Clone, K: PartitionKey> Layer<S> for BulkheadLayer<KF, K> {
     type Service = Bulkhead<S, KF, K>;
 
     fn layer(&self, inner: S) -> Self::Service {
         Bulkhead {
             inner,
             key_fn: self.key_fn.clone(),
-            shared: self.shared.clone(),
+            shared: self.shared(),
         }
     }
 }

@@ -28,7 +28,7 @@ use tower::{BoxError, Service};
 
 use crate::event::{key_ref, ResilienceEvent, Telemetry};
 use crate::partition::{Evictable, Partitions};
-use crate::{KeyFn, PartitionKey};
+use crate::{Global, KeyFn, PartitionKey};
 
 pub(crate) struct Cell<K> {
     key: Option<K>,
@@ -92,6 +92,31 @@ impl<S: std::fmt::Debug, KF, K> std::fmt::Debug for Bulkhead<S, KF, K> {
             .field("inner", &self.inner)
             .field("config", &self.shared.config)
             .finish()
+    }
+}
+
+impl<S> Bulkhead<S, Global, ()> {
+    /// `inner` behind a global bulkhead of `max_concurrent` calls, no wait: the same as
+    /// `BulkheadLayer::new(max_concurrent).layer(inner)`.
+    pub fn new(inner: S, max_concurrent: usize) -> Self {
+        tower::Layer::layer(&BulkheadLayer::new(max_concurrent), inner)
+    }
+}
+
+impl<S, KF, K> Bulkhead<S, KF, K> {
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// The inner service, consuming this one.
+    pub fn into_inner(self) -> S {
+        self.inner
     }
 }
 

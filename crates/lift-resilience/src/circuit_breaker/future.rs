@@ -1,7 +1,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 
 use pin_project_lite::pin_project;
 use tokio::time::Instant;
@@ -9,6 +9,7 @@ use tower::BoxError;
 
 use super::machine::{Cell, Permit};
 use crate::classify::{Classify, Outcome};
+use crate::completed::polled_after_completion;
 
 /// Records the outcome of an admitted call; a call dropped before completing counts as
 /// ignored.
@@ -56,6 +57,8 @@ pin_project! {
         Called { #[pin] fut: F, guard: Guard<K>, classifier: C },
         // Rejected: the fallback's answer.
         Ready { result: Option<Result<Res, BoxError>> },
+        // Completed: the inner future is gone, the outcome recorded.
+        Done,
     }
 }
 
@@ -98,22 +101,21 @@ where
 
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().kind.project() {
+        let mut kind = self.project().kind;
+        let result = match kind.as_mut().project() {
             Proj::Called { fut, guard, classifier } => {
-                let result = match fut.poll(cx) {
-                    Poll::Pending => return Poll::Pending,
-                    Poll::Ready(r) => r.map_err(Into::into),
-                };
+                let result = ready!(fut.poll(cx)).map_err(Into::into);
                 let outcome = match &result {
                     Ok(res) => classifier.classify_response(res),
                     Err(e) => classifier.classify_error(&**e),
                 };
                 guard.finish(outcome);
-                Poll::Ready(result)
+                result
             }
-            Proj::Ready { result } => {
-                Poll::Ready(result.take().unwrap_or_else(|| Err("polled after completion".into())))
-            }
-        }
+            Proj::Ready { result } => result.take().unwrap_or_else(|| Err(polled_after_completion())),
+            Proj::Done => return Poll::Ready(Err(polled_after_completion())),
+        };
+        kind.set(Kind::Done);
+        Poll::Ready(result)
     }
 }

@@ -7,7 +7,8 @@ use super::{BreakerConfig, BreakerMetrics, BreakerState, BreakerStore, CircuitBr
 use crate::classify::DefaultClassifier;
 use crate::event::Telemetry;
 use crate::partition::Partitions;
-use crate::{Global, KeyFn, PartitionKey, ResilienceListener};
+use crate::shared::{telemetry_builders, LazyState};
+use crate::{Global, KeyFn, PartitionKey};
 
 pub(crate) struct Shared<K> {
     pub(crate) partitions: Partitions<K, Cell<K>>,
@@ -23,19 +24,24 @@ impl<K: PartitionKey> Shared<K> {
     }
 }
 
-/// Applies [`CircuitBreaker`] to a service. All services made by one layer (and its clones)
-/// share the same partitions; each builder call starts fresh state.
-pub struct CircuitBreakerLayer<KF = Global, K = (), C = DefaultClassifier, F = NoFallback> {
+/// Applies [`CircuitBreaker`] to a service.
+///
+/// All services made by one layer and its clones share the same partitions (and so the same
+/// windows and states), built by the first `layer()` or [`handle`](Self::handle); builder
+/// methods configure them beforehand and never fork or reset them (see
+/// [the rule](crate#shared-state)). The store `St` is kept whatever the order of the builder
+/// calls.
+pub struct CircuitBreakerLayer<KF = Global, K = (), C = DefaultClassifier, F = NoFallback, St = LocalStore> {
     config: BreakerConfig,
     key_fn: KF,
     classifier: C,
     fallback: F,
     telemetry: Telemetry,
-    store: Arc<dyn BreakerStore<K>>,
-    shared: Arc<Shared<K>>,
+    store: Arc<St>,
+    state: LazyState<Shared<K>>,
 }
 
-impl<KF: Clone, K, C: Clone, F: Clone> Clone for CircuitBreakerLayer<KF, K, C, F> {
+impl<KF: Clone, K, C: Clone, F: Clone, St> Clone for CircuitBreakerLayer<KF, K, C, F, St> {
     fn clone(&self) -> Self {
         Self {
             config: self.config,
@@ -44,15 +50,16 @@ impl<KF: Clone, K, C: Clone, F: Clone> Clone for CircuitBreakerLayer<KF, K, C, F
             fallback: self.fallback.clone(),
             telemetry: self.telemetry.clone(),
             store: self.store.clone(),
-            shared: self.shared.clone(),
+            state: self.state.clone(),
         }
     }
 }
 
-impl<KF, K, C, F> std::fmt::Debug for CircuitBreakerLayer<KF, K, C, F> {
+impl<KF, K, C, F, St> std::fmt::Debug for CircuitBreakerLayer<KF, K, C, F, St> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CircuitBreakerLayer")
             .field("config", &self.config)
+            .field("telemetry", &self.telemetry)
             .finish()
     }
 }
@@ -61,42 +68,48 @@ impl CircuitBreakerLayer {
     /// A global breaker with `config`, the default classifier (errors fail, other layers'
     /// rejections are ignored) and no fallback.
     pub fn new(config: BreakerConfig) -> Self {
-        let telemetry = Telemetry::new("circuit_breaker");
-        let store: Arc<dyn BreakerStore<()>> = Arc::new(LocalStore);
         Self {
             config,
             key_fn: Global,
             classifier: DefaultClassifier,
             fallback: NoFallback,
-            shared: Arc::new(Shared::new(config, telemetry.clone(), store.clone())),
-            telemetry,
-            store,
+            telemetry: Telemetry::new("circuit_breaker"),
+            store: Arc::new(LocalStore),
+            state: LazyState::new(),
         }
     }
 }
 
-impl<KF, K: PartitionKey, C, F> CircuitBreakerLayer<KF, K, C, F> {
-    fn rebuild(mut self) -> Self {
-        self.shared = Arc::new(Shared::new(self.config, self.telemetry.clone(), self.store.clone()));
+impl<KF, K, C, F, St> CircuitBreakerLayer<KF, K, C, F, St> {
+    #[track_caller]
+    fn settings_changed(mut self, method: &str) -> Self {
+        self.state = self.state.unbuilt(method);
         self
     }
 
-    /// Partition by `key_fn` (route, tenant, downstream). Resets the store to [`LocalStore`].
-    pub fn key<Req, KF2: KeyFn<Req>>(self, key_fn: KF2) -> CircuitBreakerLayer<KF2, KF2::Key, C, F> {
-        let store: Arc<dyn BreakerStore<KF2::Key>> = Arc::new(LocalStore);
+    /// Partition by `key_fn` (route, tenant, downstream). The store set with
+    /// [`store`](Self::store), before or after, is kept.
+    ///
+    /// # Panics
+    ///
+    /// If the layer has already made services (see [the rule](crate#shared-state)).
+    #[track_caller]
+    pub fn key<Req, KF2: KeyFn<Req>>(self, key_fn: KF2) -> CircuitBreakerLayer<KF2, KF2::Key, C, F, St> {
+        let _ = self.state.unbuilt("key");
         CircuitBreakerLayer {
             config: self.config,
             key_fn,
             classifier: self.classifier,
             fallback: self.fallback,
-            shared: Arc::new(Shared::new(self.config, self.telemetry.clone(), store.clone())),
             telemetry: self.telemetry,
-            store,
+            store: self.store,
+            state: LazyState::new(),
         }
     }
 
-    /// Decide what counts as failure (e.g. [`HttpClassifier`](crate::HttpClassifier)).
-    pub fn classifier<C2>(self, classifier: C2) -> CircuitBreakerLayer<KF, K, C2, F> {
+    /// Decide what counts as failure (e.g. [`HttpClassifier`](crate::HttpClassifier)). Keeps
+    /// the shared state: the classifier runs in the services.
+    pub fn classifier<C2>(self, classifier: C2) -> CircuitBreakerLayer<KF, K, C2, F, St> {
         CircuitBreakerLayer {
             config: self.config,
             key_fn: self.key_fn,
@@ -104,12 +117,13 @@ impl<KF, K: PartitionKey, C, F> CircuitBreakerLayer<KF, K, C, F> {
             fallback: self.fallback,
             telemetry: self.telemetry,
             store: self.store,
-            shared: self.shared,
+            state: self.state,
         }
     }
 
-    /// Answer rejected calls with `fallback` instead of the [`Open`](super::Open) error.
-    pub fn fallback<F2>(self, fallback: F2) -> CircuitBreakerLayer<KF, K, C, F2> {
+    /// Answer rejected calls with `fallback` instead of the [`Open`](super::Open) error. Keeps
+    /// the shared state: the fallback runs in the services.
+    pub fn fallback<F2>(self, fallback: F2) -> CircuitBreakerLayer<KF, K, C, F2, St> {
         CircuitBreakerLayer {
             config: self.config,
             key_fn: self.key_fn,
@@ -117,37 +131,50 @@ impl<KF, K: PartitionKey, C, F> CircuitBreakerLayer<KF, K, C, F> {
             fallback,
             telemetry: self.telemetry,
             store: self.store,
-            shared: self.shared,
+            state: self.state,
         }
     }
 
     /// Share state through `store`.
-    pub fn store(mut self, store: impl BreakerStore<K>) -> Self {
-        self.store = Arc::new(store);
-        self.rebuild()
-    }
-
-    /// Name used in events.
-    pub fn name(mut self, name: &str) -> Self {
-        self.telemetry = self.telemetry.with_name(name);
-        self.rebuild()
-    }
-
-    /// Listener for events.
-    pub fn listener(mut self, listener: impl ResilienceListener) -> Self {
-        self.telemetry = self.telemetry.with_listener(Arc::new(listener));
-        self.rebuild()
-    }
-
-    /// A handle to inspect and steer the partitions (shared with the services).
-    pub fn handle(&self) -> BreakerHandle<K> {
-        BreakerHandle {
-            shared: self.shared.clone(),
+    ///
+    /// # Panics
+    ///
+    /// If the layer has already made services (see [the rule](crate#shared-state)).
+    #[track_caller]
+    pub fn store<St2>(self, store: St2) -> CircuitBreakerLayer<KF, K, C, F, St2> {
+        let state = self.state.unbuilt("store");
+        CircuitBreakerLayer {
+            config: self.config,
+            key_fn: self.key_fn,
+            classifier: self.classifier,
+            fallback: self.fallback,
+            telemetry: self.telemetry,
+            store: Arc::new(store),
+            state,
         }
+    }
+
+    telemetry_builders!(settings_changed);
+}
+
+impl<KF, K: PartitionKey, C, F, St: BreakerStore<K>> CircuitBreakerLayer<KF, K, C, F, St> {
+    fn shared(&self) -> Arc<Shared<K>> {
+        self.state.get_or_init(|| {
+            let store: Arc<dyn BreakerStore<K>> = self.store.clone();
+            Shared::new(self.config, self.telemetry.clone(), store)
+        })
+    }
+
+    /// A handle to inspect and steer the partitions (shared with the services). Builds the
+    /// shared state if no service has yet.
+    pub fn handle(&self) -> BreakerHandle<K> {
+        BreakerHandle { shared: self.shared() }
     }
 }
 
-impl<S, KF: Clone, K, C: Clone, F: Clone> Layer<S> for CircuitBreakerLayer<KF, K, C, F> {
+impl<S, KF: Clone, K: PartitionKey, C: Clone, F: Clone, St: BreakerStore<K>> Layer<S>
+    for CircuitBreakerLayer<KF, K, C, F, St>
+{
     type Service = CircuitBreaker<S, KF, K, C, F>;
 
     fn layer(&self, inner: S) -> Self::Service {
@@ -156,7 +183,7 @@ impl<S, KF: Clone, K, C: Clone, F: Clone> Layer<S> for CircuitBreakerLayer<KF, K
             key_fn: self.key_fn.clone(),
             classifier: self.classifier.clone(),
             fallback: self.fallback.clone(),
-            shared: self.shared.clone(),
+            shared: self.shared(),
         }
     }
 }

@@ -35,9 +35,9 @@ use std::task::{Context, Poll};
 
 use tower::{BoxError, Service};
 
-use crate::classify::Classify;
+use crate::classify::{Classify, DefaultClassifier};
 use crate::clock::{call_inner, Pass};
-use crate::{KeyFn, PartitionKey};
+use crate::{Global, KeyFn, PartitionKey};
 use layer::Shared;
 
 /// Circuit breaker service. See the [module docs](self).
@@ -64,6 +64,31 @@ impl<S: Clone, KF: Clone, K, C: Clone, F: Clone> Clone for CircuitBreaker<S, KF,
 impl<S: std::fmt::Debug, KF, K, C, F> std::fmt::Debug for CircuitBreaker<S, KF, K, C, F> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CircuitBreaker").field("inner", &self.inner).finish()
+    }
+}
+
+impl<S> CircuitBreaker<S, Global, (), DefaultClassifier, NoFallback> {
+    /// `inner` behind a global breaker with `config`: the same as
+    /// `CircuitBreakerLayer::new(config).layer(inner)`.
+    pub fn new(inner: S, config: BreakerConfig) -> Self {
+        tower::Layer::layer(&CircuitBreakerLayer::new(config), inner)
+    }
+}
+
+impl<S, KF, K, C, F> CircuitBreaker<S, KF, K, C, F> {
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// The inner service, consuming this one.
+    pub fn into_inner(self) -> S {
+        self.inner
     }
 }
 

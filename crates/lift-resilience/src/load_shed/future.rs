@@ -1,13 +1,14 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 
 use pin_project_lite::pin_project;
 use tokio::time::Instant;
 use tower::BoxError;
 
 use super::Shared;
+use crate::completed::polled_after_completion;
 
 /// Leaves the in-flight count when dropped; feeds the limit when completed.
 pub(crate) struct Guard {
@@ -50,6 +51,8 @@ pin_project! {
         Counted { #[pin] fut: F, guard: Guard },
         // Shed.
         Rejected { err: Option<BoxError> },
+        // Completed: the inner future is gone.
+        Done,
     }
 }
 
@@ -96,17 +99,18 @@ where
 
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().kind.project() {
-            Proj::Passthrough { fut } => fut.poll(cx).map_err(Into::into),
+        let mut kind = self.project().kind;
+        let result = match kind.as_mut().project() {
+            Proj::Passthrough { fut } => ready!(fut.poll(cx)).map_err(Into::into),
             Proj::Counted { fut, guard } => {
-                let r = match fut.poll(cx) {
-                    Poll::Pending => return Poll::Pending,
-                    Poll::Ready(r) => r.map_err(Into::into),
-                };
+                let r = ready!(fut.poll(cx)).map_err(Into::into);
                 guard.finish(Some(r.is_err()));
-                Poll::Ready(r)
+                r
             }
-            Proj::Rejected { err } => Poll::Ready(Err(err.take().unwrap_or_else(|| "polled after completion".into()))),
-        }
+            Proj::Rejected { err } => Err(err.take().unwrap_or_else(polled_after_completion)),
+            Proj::Done => return Poll::Ready(Err(polled_after_completion())),
+        };
+        kind.set(Kind::Done);
+        Poll::Ready(result)
     }
 }

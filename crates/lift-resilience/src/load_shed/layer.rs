@@ -4,17 +4,20 @@ use tower::Layer;
 
 use super::{LimitAlgorithm, LoadShed, NoPriority, Priority, Shared};
 use crate::event::Telemetry;
-use crate::ResilienceListener;
+use crate::shared::{telemetry_builders, LazyState};
 
-/// Applies [`LoadShed`] to a service. All services made by one layer share one in-flight
-/// count and one limit.
+/// Applies [`LoadShed`] to a service.
+///
+/// All services made by one layer and its clones share one in-flight count and one limit,
+/// built by the first `layer()`; builder methods configure them beforehand and never fork or
+/// reset them (see [the rule](crate#shared-state)).
 pub struct LoadShedLayer<P = NoPriority> {
     random_rate: f64,
     thresholds: [f64; 4],
     algo: Option<LimitAlgorithm>,
     priority: P,
     telemetry: Telemetry,
-    shared: Arc<Shared>,
+    state: LazyState<Shared>,
 }
 
 impl<P: Clone> Clone for LoadShedLayer<P> {
@@ -25,7 +28,7 @@ impl<P: Clone> Clone for LoadShedLayer<P> {
             algo: self.algo,
             priority: self.priority.clone(),
             telemetry: self.telemetry.clone(),
-            shared: self.shared.clone(),
+            state: self.state.clone(),
         }
     }
 }
@@ -34,7 +37,9 @@ impl<P> std::fmt::Debug for LoadShedLayer<P> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LoadShedLayer")
             .field("random_rate", &self.random_rate)
+            .field("thresholds", &self.thresholds)
             .field("algo", &self.algo)
+            .field("telemetry", &self.telemetry)
             .finish()
     }
 }
@@ -43,14 +48,13 @@ const DEFAULT_THRESHOLDS: [f64; 4] = [0.5, 0.75, 0.9, 1.0];
 
 impl LoadShedLayer {
     fn base(random_rate: f64, algo: Option<LimitAlgorithm>) -> Self {
-        let telemetry = Telemetry::new("load_shed");
         Self {
             random_rate,
             thresholds: DEFAULT_THRESHOLDS,
             algo,
             priority: NoPriority,
-            shared: Arc::new(Shared::new(random_rate, DEFAULT_THRESHOLDS, algo, telemetry.clone())),
-            telemetry,
+            telemetry: Telemetry::new("load_shed"),
+            state: LazyState::new(),
         }
     }
 
@@ -76,24 +80,26 @@ impl LoadShedLayer {
 }
 
 impl<P> LoadShedLayer<P> {
-    fn rebuild(mut self) -> Self {
-        self.shared = Arc::new(Shared::new(
-            self.random_rate,
-            self.thresholds,
-            self.algo,
-            self.telemetry.clone(),
-        ));
+    #[track_caller]
+    fn settings_changed(mut self, method: &str) -> Self {
+        self.state = self.state.unbuilt(method);
         self
     }
 
     /// Also shed a fraction `rate` of non-critical calls at random.
+    ///
+    /// # Panics
+    ///
+    /// If the layer has already made services (see [the rule](crate#shared-state)).
+    #[track_caller]
     pub fn with_random(mut self, rate: f64) -> Self {
         self.random_rate = rate;
-        self.rebuild()
+        self.settings_changed("with_random")
     }
 
     /// Take priorities from `priority` ([`HeaderPriority`](super::HeaderPriority),
-    /// [`PriorityFrom`](super::PriorityFrom), or your own).
+    /// [`PriorityFrom`](super::PriorityFrom), or your own). Keeps the shared state: the
+    /// in-flight count and the limit do not depend on where priorities come from.
     pub fn priority<P2>(self, priority: P2) -> LoadShedLayer<P2> {
         LoadShedLayer {
             random_rate: self.random_rate,
@@ -101,26 +107,26 @@ impl<P> LoadShedLayer<P> {
             algo: self.algo,
             priority,
             telemetry: self.telemetry,
-            shared: self.shared,
+            state: self.state,
         }
     }
 
     /// Fraction of the limit up to which calls of `priority` are admitted.
+    ///
+    /// # Panics
+    ///
+    /// If the layer has already made services (see [the rule](crate#shared-state)).
+    #[track_caller]
     pub fn threshold(mut self, priority: Priority, fraction: f64) -> Self {
         self.thresholds[priority as usize] = if fraction.is_finite() { fraction.max(0.0) } else { 1.0 };
-        self.rebuild()
+        self.settings_changed("threshold")
     }
 
-    /// Name used in events.
-    pub fn name(mut self, name: &str) -> Self {
-        self.telemetry = self.telemetry.with_name(name);
-        self.rebuild()
-    }
+    telemetry_builders!(settings_changed);
 
-    /// Listener for events.
-    pub fn listener(mut self, listener: impl ResilienceListener) -> Self {
-        self.telemetry = self.telemetry.with_listener(Arc::new(listener));
-        self.rebuild()
+    pub(super) fn shared(&self) -> Arc<Shared> {
+        self.state
+            .get_or_init(|| Shared::new(self.random_rate, self.thresholds, self.algo, self.telemetry.clone()))
     }
 }
 
@@ -131,7 +137,7 @@ impl<S, P: Clone> Layer<S> for LoadShedLayer<P> {
         LoadShed {
             inner,
             priority: self.priority.clone(),
-            shared: self.shared.clone(),
+            shared: self.shared(),
         }
     }
 }

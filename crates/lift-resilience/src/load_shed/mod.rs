@@ -13,8 +13,21 @@
 //! the number of calls in flight when it started, and whether it failed. A cancelled call only
 //! leaves the in-flight count (it produced no latency sample).
 //!
-//! Unlike tower's `LoadShed`, which sheds when the inner service is not ready, this layer
-//! decides per call; it still forwards `poll_ready`.
+//! # Compared with tower's `LoadShed`
+//!
+//! [`tower::load_shed::LoadShed`](https://docs.rs/tower/0.5/tower/load_shed/struct.LoadShed.html)
+//! sheds a call when the inner service is **not ready**: it turns backpressure from inside
+//! (a `ConcurrencyLimit`, a `Buffer` that is full) into an immediate error, and does no work of
+//! its own per call. This layer does not look at readiness: it forwards `poll_ready` (an inner
+//! service that is not ready makes it not ready, as any tower middleware) and decides **per
+//! call**, from its own in-flight count against a fixed or adaptive limit, the call's priority
+//! and a random rate. Use tower's when another layer already bounds the work and you only need
+//! "fail instead of wait"; use this one when the limit itself must be found from measured
+//! latency (AIMD, Gradient2), when some traffic must be shed before other traffic, or when the
+//! rejection must say why ([`Overloaded::reason`]) and be counted in events. The two errors
+//! differ too: tower's is `tower::load_shed::error::Overloaded`, which
+//! [`rejection`](crate::rejection()) does not map; this crate's maps to 503 `overloaded` with
+//! `Retry-After`.
 
 mod error;
 mod future;
@@ -208,7 +221,30 @@ where
     }
 }
 
+impl<S> LoadShed<S, NoPriority> {
+    /// `inner` behind a load shedder with the concurrency limit `algo`: the same as
+    /// `LoadShedLayer::limit(algo).layer(inner)`.
+    pub fn new(inner: S, algo: LimitAlgorithm) -> Self {
+        tower::Layer::layer(&LoadShedLayer::limit(algo), inner)
+    }
+}
+
 impl<S, P> LoadShed<S, P> {
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// The inner service, consuming this one.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+
     /// Calls in flight through this layer.
     pub fn in_flight(&self) -> usize {
         self.shared.in_flight.load(Ordering::Relaxed)

@@ -1,11 +1,12 @@
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 
 use pin_project_lite::pin_project;
 use tower::{BoxError, Service};
 
 use super::{denied, Decision, DecorateResponse, FailMode, NoHeaders};
+use crate::completed::polled_after_completion;
 use crate::event::Telemetry;
 
 pin_project! {
@@ -39,6 +40,8 @@ pin_project! {
         },
         // Denied.
         Rejected { err: Option<BoxError> },
+        // Completed: the inner future is gone.
+        Done,
     }
 }
 
@@ -99,18 +102,19 @@ where
         loop {
             match kind.as_mut().project() {
                 Proj::Called { fut, decorate } => {
-                    let mut res = match fut.poll(cx) {
-                        Poll::Pending => return Poll::Pending,
-                        Poll::Ready(r) => r.map_err(Into::into)?,
-                    };
-                    if let Some((headers, decision)) = decorate.take() {
-                        headers.decorate(&mut res, &decision);
+                    let mut result = ready!(fut.poll(cx)).map_err(Into::into);
+                    if let (Ok(res), Some((headers, decision))) = (&mut result, decorate.take()) {
+                        headers.decorate(res, &decision);
                     }
-                    return Poll::Ready(Ok(res));
+                    kind.set(Kind::Done);
+                    return Poll::Ready(result);
                 }
                 Proj::Rejected { err } => {
-                    return Poll::Ready(Err(err.take().unwrap_or_else(|| "polled after completion".into())))
+                    let err = err.take().unwrap_or_else(polled_after_completion);
+                    kind.set(Kind::Done);
+                    return Poll::Ready(Err(err));
                 }
+                Proj::Done => return Poll::Ready(Err(polled_after_completion())),
                 Proj::Checking {
                     check,
                     svc,
@@ -137,7 +141,10 @@ where
                             kind.set(Kind::Called { fut, decorate });
                         }
                         (Err(e), _) => kind.set(Kind::Rejected { err: Some(e) }),
-                        (Ok(_), None) => return Poll::Ready(Err("polled after completion".into())),
+                        (Ok(_), None) => {
+                            kind.set(Kind::Done);
+                            return Poll::Ready(Err(polled_after_completion()));
+                        }
                     }
                 }
             }

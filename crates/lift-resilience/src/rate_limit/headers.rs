@@ -1,6 +1,8 @@
 use std::sync::OnceLock;
 
-use http::{HeaderName, HeaderValue};
+use std::time::Duration;
+
+use http::{HeaderMap, HeaderName, HeaderValue};
 
 use super::Decision;
 
@@ -20,28 +22,41 @@ impl<Res> DecorateResponse<Res> for NoHeaders {
 }
 
 /// Add `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (seconds until the quota
-/// is full again, rounded up) to every admitted `http::Response`, as
-/// [`Rejection::headers`](crate::Rejection::headers) does for a 429.
+/// is full again, rounded up), and the same three as `X-RateLimit-*`, to every admitted
+/// `http::Response`: the same six headers, by the same function, as
+/// [`Rejection::headers`](crate::Rejection::headers) gives a 429.
 ///
 /// Costs no allocation for values up to 1024 (pre-built, shared, copied by pointer); larger
 /// values are formatted (one exact-size allocation each). Inserting into a response whose header
-/// map is still empty allocates the map itself, as any first header would; a response that
-/// already carries a header (`content-type`, say) has room for these three.
+/// map is still empty allocates the map itself, as any first header would.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RateLimitHeaders;
 
 const LIMIT: HeaderName = HeaderName::from_static("ratelimit-limit");
 const REMAINING: HeaderName = HeaderName::from_static("ratelimit-remaining");
 const RESET: HeaderName = HeaderName::from_static("ratelimit-reset");
+const X_LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
+const X_REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
+const X_RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
 
 impl<B> DecorateResponse<http::Response<B>> for RateLimitHeaders {
     #[inline]
     fn decorate(&self, res: &mut http::Response<B>, d: &Decision) {
-        let h = res.headers_mut();
-        h.insert(LIMIT, number(u64::from(d.limit)));
-        h.insert(REMAINING, number(u64::from(d.remaining)));
-        h.insert(RESET, number(crate::rejection::ceil_secs(d.reset)));
+        insert(res.headers_mut(), d.limit, d.remaining, d.reset);
     }
+}
+
+/// The rate-limit headers, standard and `X-` alike, for admitted responses and 429s.
+pub(crate) fn insert(h: &mut HeaderMap, limit: u32, remaining: u32, reset: Duration) {
+    let (limit, remaining) = (number(u64::from(limit)), number(u64::from(remaining)));
+    let reset = number(crate::rejection::ceil_secs(reset));
+    h.reserve(6);
+    h.insert(LIMIT, limit.clone());
+    h.insert(X_LIMIT, limit);
+    h.insert(REMAINING, remaining.clone());
+    h.insert(X_REMAINING, remaining);
+    h.insert(RESET, reset.clone());
+    h.insert(X_RESET, reset);
 }
 
 const TABLE_MAX: usize = 1024;

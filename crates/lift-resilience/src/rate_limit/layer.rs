@@ -4,7 +4,8 @@ use tower::Layer;
 
 use super::{LocalStore, NoHeaders, Quota, RateLimit, RateLimitHeaders, RateLimitStore};
 use crate::event::Telemetry;
-use crate::{Global, KeyFn, PartitionKey, ResilienceListener};
+use crate::shared::telemetry_builders;
+use crate::{Global, KeyFn, PartitionKey};
 
 /// What to do when the store cannot answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -16,10 +17,12 @@ pub enum FailMode {
     Closed,
 }
 
-/// Applies [`RateLimit`] to a service. All services made by one layer share its store.
+/// Applies [`RateLimit`] to a service. All services made by one layer and its clones share its
+/// store, made by the constructor; no builder method replaces it (see
+/// [the rule](crate#shared-state)), so they may be called at any time.
 ///
 /// Admitted calls' responses are left as they are unless [`headers`](RateLimitLayer::headers)
-/// is set (then `http::Response`s get `RateLimit-*` headers).
+/// is set (then `http::Response`s get `RateLimit-*` and `X-RateLimit-*` headers).
 pub struct RateLimitLayer<KF = Global, St = LocalStore<()>, H = NoHeaders> {
     key_fn: KF,
     store: Arc<St>,
@@ -90,7 +93,8 @@ impl RateLimitLayer {
 
 impl<KF, St, H> RateLimitLayer<KF, St, H> {
     /// Decorate admitted responses with `headers`: [`RateLimitHeaders`] adds `RateLimit-Limit`,
-    /// `RateLimit-Remaining` and `RateLimit-Reset` to `http::Response`s.
+    /// `RateLimit-Remaining` and `RateLimit-Reset`, and their `X-RateLimit-*` twins, to
+    /// `http::Response`s.
     pub fn headers<H2>(self, headers: H2) -> RateLimitLayer<KF, St, H2> {
         RateLimitLayer {
             key_fn: self.key_fn,
@@ -112,17 +116,7 @@ impl<KF, St, H> RateLimitLayer<KF, St, H> {
         self
     }
 
-    /// Name used in events.
-    pub fn name(mut self, name: &str) -> Self {
-        self.telemetry = self.telemetry.with_name(name);
-        self
-    }
-
-    /// Listener for events.
-    pub fn listener(mut self, listener: impl ResilienceListener) -> Self {
-        self.telemetry = self.telemetry.with_listener(Arc::new(listener));
-        self
-    }
+    telemetry_builders!();
 
     /// The store.
     pub fn store(&self) -> &Arc<St> {

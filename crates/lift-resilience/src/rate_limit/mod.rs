@@ -6,6 +6,20 @@
 //! [`rejection`](crate::rejection()) turns into 429 with `Retry-After` and `RateLimit-*`
 //! headers. A distributed store implements [`RateLimitStore`]; when it fails, the layer fails
 //! open (admits) or closed (returns the store's error) as configured by [`FailMode`].
+//!
+//! # Compared with tower's `RateLimit`
+//!
+//! [`tower::limit::RateLimit`](https://docs.rs/tower/0.5/tower/limit/rate/struct.RateLimit.html)
+//! allows `num` calls per `per` period to **one** service and makes callers **wait**: once the
+//! period's calls are used, `poll_ready` is `Pending` until the next period (a fixed window,
+//! state per service, so each `layer()` and each clone count on their own). This layer never
+//! waits and never touches readiness (it forwards `poll_ready`): it **rejects** a call over
+//! its quota at once with [`RateLimited`], which says when to retry; the quota is GCRA (smooth,
+//! with a burst) rather than a fixed window; it is kept **per key** (tenant, route, IP) in a
+//! store shared by every service of the layer and its clones, which can be distributed; and
+//! every decision can be sent back as `RateLimit-*` headers. Use tower's to pace your own
+//! calls to a downstream (a client that should slow down, not fail); use this one to protect a
+//! service from its callers, where an over-quota caller must get a 429 now.
 
 mod error;
 mod future;
@@ -16,6 +30,7 @@ mod store;
 pub use error::{Decision, RateLimited};
 pub use future::ResponseFuture;
 pub use governor::Quota;
+pub(crate) use headers::insert as insert_headers;
 pub use headers::{DecorateResponse, NoHeaders, RateLimitHeaders};
 pub use layer::{FailMode, RateLimitLayer};
 pub use store::{per_second, LocalStore, RateLimitStore, TokioClock};
@@ -27,7 +42,7 @@ use tower::{BoxError, Service};
 
 use crate::clock::{call_inner, Pass};
 use crate::event::{ResilienceEvent, Telemetry};
-use crate::{KeyFn, PartitionKey};
+use crate::{Global, KeyFn, PartitionKey};
 
 /// Rate-limiting service. See the [module docs](self).
 pub struct RateLimit<S, KF, St, H = NoHeaders> {
@@ -106,6 +121,30 @@ where
                 ResponseFuture::checking(check, svc, req, key, fail_mode, telemetry, self.headers.clone())
             }
         }
+    }
+}
+
+impl<S> RateLimit<S, Global, LocalStore<()>, NoHeaders> {
+    /// `inner` behind one global `quota`: the same as `RateLimitLayer::new(quota).layer(inner)`.
+    pub fn new(inner: S, quota: Quota) -> Self {
+        tower::Layer::layer(&RateLimitLayer::new(quota), inner)
+    }
+}
+
+impl<S, KF, St, H> RateLimit<S, KF, St, H> {
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// The inner service, consuming this one.
+    pub fn into_inner(self) -> S {
+        self.inner
     }
 }
 

@@ -8,8 +8,19 @@
 //! expected attempt time is the larger of the last attempt's measured duration and
 //! [`RetryConfig::min_attempt_time`].
 //!
-//! Requests are cloned with `Clone` before each attempt that may be retried (never before the
-//! last one). Keep them cheap to clone: `Bytes` bodies, `Arc`ed payloads.
+//! Requests are cloned with `Clone` before each attempt, the last one included: tower's
+//! `Retry` asks the policy about an attempt's result only when it holds a copy of the request,
+//! and the policy must see the last failure to report it. Keep requests cheap to clone:
+//! `Bytes` bodies, `Arc`ed payloads.
+//!
+//! # Events
+//!
+//! Each call through the layer that ends in a retryable failure emits exactly one
+//! [`RetryAbandoned`](crate::ResilienceEvent::RetryAbandoned), with the reason
+//! ([`RetryStop::MaxAttempts`] when every attempt was used, [`RetryStop::Deadline`],
+//! [`RetryStop::Budget`]); each retry scheduled emits one
+//! [`Retry`](crate::ResilienceEvent::Retry). A success or a failure that is not retryable
+//! emits nothing.
 //!
 //! ```
 //! use lift_resilience::retry::{RetryConfig, RetryPolicy};

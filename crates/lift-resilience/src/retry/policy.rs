@@ -7,7 +7,8 @@ use tower::retry::Policy;
 
 use super::{DefaultRetryClassifier, RetryClassify};
 use crate::event::{ResilienceEvent, Telemetry};
-use crate::{Deadline, ResilienceListener};
+use crate::shared::telemetry_builders;
+use crate::Deadline;
 
 /// Jitter applied to the exponential backoff.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -155,17 +156,7 @@ impl<C> RetryPolicy<C> {
         self
     }
 
-    /// Name used in events.
-    pub fn name(mut self, name: &str) -> Self {
-        self.telemetry = self.telemetry.with_name(name);
-        self
-    }
-
-    /// Listener for events.
-    pub fn listener(mut self, listener: impl ResilienceListener) -> Self {
-        self.telemetry = self.telemetry.with_listener(Arc::new(listener));
-        self
-    }
+    telemetry_builders!();
 
     /// The configuration.
     pub fn config(&self) -> &RetryConfig {
@@ -247,7 +238,9 @@ where
     }
 
     fn clone_request(&mut self, req: &Req) -> Option<Req> {
-        // tower calls this right before each attempt.
+        // tower calls this right before each attempt, and asks `retry` after an attempt only
+        // if this returned a copy: the last attempt is copied too, so that its failure reaches
+        // `retry` and is reported as `RetryStop::MaxAttempts`.
         if self.attempts == 0 {
             if let Some(b) = &self.budget {
                 b.deposit();
@@ -255,6 +248,6 @@ where
         }
         self.attempts += 1;
         self.attempt_started = Some(crate::clock::now());
-        (self.attempts < self.config.max_attempts).then(|| req.clone())
+        Some(req.clone())
     }
 }

@@ -1,12 +1,13 @@
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 
 use pin_project_lite::pin_project;
 use tokio::time::{Instant, Sleep};
 use tower::BoxError;
 
 use super::{Elapsed, TimeoutLimit};
+use crate::completed::polled_after_completion;
 use crate::event::{ResilienceEvent, Telemetry};
 
 pin_project! {
@@ -25,7 +26,6 @@ impl<F> std::fmt::Debug for ResponseFuture<F> {
 
 pin_project! {
     #[project = Proj]
-    #[project_replace = ProjReplace]
     enum Kind<F> {
         // No limit applies.
         Unlimited { #[pin] fut: F },
@@ -88,8 +88,8 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut kind = self.project().kind;
-        match kind.as_mut().project() {
-            Proj::Unlimited { fut } => fut.poll(cx).map_err(Into::into),
+        let result = match kind.as_mut().project() {
+            Proj::Unlimited { fut } => ready!(fut.poll(cx)).map_err(Into::into),
             Proj::Limited {
                 fut,
                 sleep,
@@ -98,22 +98,19 @@ where
                 telemetry,
             } => {
                 if let Poll::Ready(r) = fut.poll(cx) {
-                    return Poll::Ready(r.map_err(Into::into));
+                    r.map_err(Into::into)
+                } else {
+                    ready!(sleep.poll(cx));
+                    let (after, which, telemetry) = (started.elapsed(), *which, telemetry.clone());
+                    // Drop the inner future now: the work is cancelled before we report.
+                    kind.set(Kind::Done);
+                    return Poll::Ready(Err(elapsed(which, after, &telemetry)));
                 }
-                if sleep.poll(cx).is_pending() {
-                    return Poll::Pending;
-                }
-                let (after, which, telemetry) = (started.elapsed(), *which, telemetry.clone());
-                // Drop the inner future now: the work is cancelled before we report.
-                kind.project_replace(Kind::Done);
-                Poll::Ready(Err(elapsed(which, after, &telemetry)))
             }
-            Proj::Expired { which, telemetry } => {
-                let err = elapsed(*which, std::time::Duration::ZERO, telemetry);
-                kind.project_replace(Kind::Done);
-                Poll::Ready(Err(err))
-            }
-            Proj::Done => Poll::Pending,
-        }
+            Proj::Expired { which, telemetry } => Err(elapsed(*which, std::time::Duration::ZERO, telemetry)),
+            Proj::Done => return Poll::Ready(Err(polled_after_completion())),
+        };
+        kind.set(Kind::Done);
+        Poll::Ready(result)
     }
 }

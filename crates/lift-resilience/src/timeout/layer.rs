@@ -4,9 +4,10 @@ use tower::Layer;
 
 use super::Timeout;
 use crate::event::Telemetry;
-use crate::ResilienceListener;
+use crate::shared::telemetry_builders;
 
-/// Applies [`Timeout`] to a service.
+/// Applies [`Timeout`] to a service. It has no shared state: every builder method may be
+/// called at any time.
 #[derive(Debug, Clone)]
 pub struct TimeoutLayer {
     configured: Option<Duration>,
@@ -40,17 +41,7 @@ impl TimeoutLayer {
         self
     }
 
-    /// Name used in events.
-    pub fn name(mut self, name: &str) -> Self {
-        self.telemetry = self.telemetry.with_name(name);
-        self
-    }
-
-    /// Listener for events.
-    pub fn listener(mut self, listener: impl ResilienceListener) -> Self {
-        self.telemetry = self.telemetry.with_listener(std::sync::Arc::new(listener));
-        self
-    }
+    telemetry_builders!();
 }
 
 impl<S> Layer<S> for TimeoutLayer {

@@ -37,6 +37,27 @@ pub struct Timeout<S> {
 }
 
 impl<S> Timeout<S> {
+    /// `inner` timed out after `configured`, or earlier at the invocation deadline minus the
+    /// default margin: the same as `TimeoutLayer::new(configured).layer(inner)`.
+    pub fn new(inner: S, configured: Duration) -> Self {
+        tower::Layer::layer(&TimeoutLayer::new(configured), inner)
+    }
+
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// The inner service, consuming this one.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+
     /// The effective limit for a request with `deadline`, as of `now`.
     fn limit(&self, now: Instant, deadline: Option<Instant>) -> Option<(Instant, TimeoutLimit)> {
         let configured = self.configured.map(|d| (now + d, TimeoutLimit::Configured));
