@@ -115,12 +115,14 @@
 
 mod config;
 mod emf;
+mod handle;
 mod ids;
 mod invocation;
 mod json;
 mod layer;
 mod log_line;
 mod metrics;
+mod non_blocking;
 mod observability;
 mod pool;
 mod redact;
@@ -131,17 +133,21 @@ mod trace_header;
 mod unit;
 mod xray;
 
-pub use config::{parse_level, ConfigError, ObservabilityBuilder, DEFAULT_CORRELATION_HEADER, DEFAULT_SERVICE};
-pub use invocation::{Invocation, InvocationMeta, Outcome, INVOCATION_SPAN, INVOCATION_TARGET};
+pub use config::{
+    parse_level, ConfigError, LogDelivery, ObservabilityBuilder, DEFAULT_CORRELATION_HEADER, DEFAULT_SERVICE,
+};
+pub use handle::InvocationHandle;
+pub use invocation::{current_metrics, Invocation, InvocationMeta, Outcome, INVOCATION_SPAN, INVOCATION_TARGET};
 pub use layer::{LevelGate, ObservabilityLayer};
 pub use log_line::RESERVED_KEYS;
 pub use metrics::{
     MetricError, Metrics, MAX_DIMENSIONS, MAX_DIMENSION_NAME_LEN, MAX_DIMENSION_VALUE_LEN, MAX_METRICS_PER_DOCUMENT,
     MAX_NAME_LEN, MAX_VALUES_PER_METRIC,
 };
+pub use non_blocking::{NonBlockingSink, QueueLimits, DROPPED_NOTICE};
 pub use observability::{InstallError, Observability};
-pub use redact::{DEFAULT_REDACTED_KEYS, REDACTED};
-pub use sink::{CaptureSink, DatagramSink, LineSink, NonBlockingSink, NullSink, StdoutSink, UdpSink, WriterSink};
+pub use redact::{ALWAYS_REDACTED_KEYS, DEFAULT_REDACTED_KEYS, REDACTED};
+pub use sink::{CaptureSink, DatagramSink, LineSink, NullSink, StdoutSink, UdpSink, WriterSink};
 pub use stats::Stats;
 pub use trace_header::{TraceHeader, TraceHeaderError};
 pub use tracing_core::LevelFilter;
