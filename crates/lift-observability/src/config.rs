@@ -632,26 +632,101 @@ mod tests {
         assert_eq!(b.build().expect("build").inner.level, LevelFilter::ERROR);
     }
 
-    #[test]
-    fn bad_values_are_clear_errors() {
-        let e = ObservabilityBuilder::default()
-            .with_env_from(env(&[("POWERTOOLS_LOG_LEVEL", "loud")]))
-            .expect_err("error");
-        assert!(e.to_string().contains("POWERTOOLS_LOG_LEVEL"), "{e}");
-        let e = ObservabilityBuilder::default()
-            .with_env_from(env(&[("POWERTOOLS_LOGGER_SAMPLE_RATE", "1.5")]))
-            .expect_err("error");
-        assert!(matches!(e, ConfigError::InvalidSampleRate { .. }));
-        let e = ObservabilityBuilder::default()
-            .xray_daemon_address("no-such-host.invalid:2000")
+    /// Reads `pairs` as the environment and builds: the first error, if any.
+    fn from(pairs: &[(&str, &str)]) -> Result<Observability, ConfigError> {
+        ObservabilityBuilder::default()
+            .log_sink(crate::NullSink)
+            .emf_sink(crate::NullSink)
+            .with_env_from(env(pairs))?
             .build()
-            .expect_err("error");
-        assert!(e.to_string().contains("does not resolve"), "{e}");
+    }
+
+    #[test]
+    fn every_bad_variable_is_a_one_line_error_naming_it_and_what_is_wrong() {
+        let long = "s".repeat(256);
+        let cases: &[(&str, &str, &str)] = &[
+            ("AWS_LAMBDA_LOG_LEVEL", "verbose", "invalid log level"),
+            ("POWERTOOLS_LOG_LEVEL", "loud", "invalid log level"),
+            ("LOG_LEVEL", "42", "invalid log level"),
+            ("POWERTOOLS_LOGGER_SAMPLE_RATE", "1.5", "between 0 and 1"),
+            ("POWERTOOLS_LOGGER_SAMPLE_RATE", "-0.1", "between 0 and 1"),
+            ("POWERTOOLS_LOGGER_SAMPLE_RATE", "half", "between 0 and 1"),
+            ("POWERTOOLS_LOGGER_SAMPLE_RATE", "NaN", "between 0 and 1"),
+            ("POWERTOOLS_METRICS_DISABLED", "maybe", "not a boolean"),
+            ("POWERTOOLS_TRACE_DISABLED", "2", "not a boolean"),
+            ("POWERTOOLS_SERVICE_NAME", &long, "1 to 255 characters"),
+            ("POWERTOOLS_METRICS_NAMESPACE", &long, "1 to 255 characters"),
+            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1GB", "not an integer"),
+            ("AWS_XRAY_DAEMON_ADDRESS", "169.254.79.129", "has no port"),
+            (
+                "AWS_XRAY_DAEMON_ADDRESS",
+                "127.0.0.1:http",
+                "not a number from 0 to 65535",
+            ),
+            (
+                "AWS_XRAY_DAEMON_ADDRESS",
+                "127.0.0.1:70000",
+                "not a number from 0 to 65535",
+            ),
+            ("AWS_XRAY_DAEMON_ADDRESS", ":2000", "has no host"),
+            ("AWS_XRAY_DAEMON_ADDRESS", "tcp:127.0.0.1:2000", "no udp address"),
+            (
+                "AWS_XRAY_DAEMON_ADDRESS",
+                "tcp:127.0.0.1:2000 udb:127.0.0.1:2000",
+                "unexpected part",
+            ),
+            (
+                "AWS_XRAY_DAEMON_ADDRESS",
+                "daemon.does-not-exist.invalid:2000",
+                "does not resolve",
+            ),
+        ];
+        for (var, value, what) in cases {
+            let e = from(&[(var, value)]).expect_err(var);
+            let msg = e.to_string();
+            assert!(msg.starts_with(var), "{var}={value:?}: {msg}");
+            assert!(msg.contains(what), "{var}={value:?}: {msg}");
+            assert!(!msg.contains('\n'), "one line: {msg}");
+        }
+        // A bad value is reported even when the piece that would use it is turned off.
+        let e = from(&[
+            ("POWERTOOLS_TRACE_DISABLED", "true"),
+            ("AWS_XRAY_DAEMON_ADDRESS", "nonsense"),
+        ])
+        .expect_err("bad address with tracing off");
+        assert!(e.to_string().starts_with("AWS_XRAY_DAEMON_ADDRESS"), "{e}");
+        // A value with a newline stays one line.
+        let e = from(&[("LOG_LEVEL", "info\nERROR fake line")]).expect_err("newline");
+        assert!(!e.to_string().contains('\n'), "{e}");
+        // Good values of every variable build.
+        from(&[
+            ("AWS_LAMBDA_LOG_LEVEL", "debug"),
+            ("POWERTOOLS_LOGGER_SAMPLE_RATE", "0.25"),
+            ("POWERTOOLS_METRICS_DISABLED", "0"),
+            ("POWERTOOLS_TRACE_DISABLED", "false"),
+            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1024"),
+            ("AWS_XRAY_DAEMON_ADDRESS", "tcp:127.0.0.1:2000 udp:127.0.0.1:2000"),
+        ])
+        .expect("valid");
+    }
+
+    #[test]
+    fn bad_values_set_in_code_name_the_setting() {
+        let e = ObservabilityBuilder::default()
+            .sample_rate(2.0)
+            .build()
+            .expect_err("rate");
+        assert!(e.to_string().starts_with("sample_rate (set in code)"), "{e}");
+        let e = ObservabilityBuilder::default()
+            .service("")
+            .build()
+            .expect_err("service");
+        assert!(e.to_string().starts_with("service (set in code)"), "{e}");
         let e = ObservabilityBuilder::default()
             .xray_daemon_address("tcp:127.0.0.1:2000")
             .build()
-            .expect_err("error");
-        assert!(e.to_string().contains("no udp address"), "{e}");
+            .expect_err("address");
+        assert!(e.to_string().starts_with("xray_daemon_address (set in code)"), "{e}");
     }
 
     #[test]
