@@ -58,8 +58,8 @@ pub(crate) struct Shared {
     request_id: Rng,
     trace_id: Option<Rng>,
     tenant_at_start: Option<Rng>,
-    /// The correlation id given at start, or the request id.
-    correlation_at_start: Rng,
+    /// The correlation id given at start.
+    correlation_at_start: Option<Rng>,
     /// `,"service":..,"cold_start":..,...` (empty when logs are off).
     log_fragment: Rng,
     /// `,"correlation_id":..[,"tenant_id":..]` as known at start (empty when logs are off).
@@ -86,11 +86,13 @@ struct LateIds {
     correlation: Option<Box<str>>,
 }
 
-/// The tenant and correlation id as they stand.
+/// The tenant and correlation id as they stand (`None`: never given).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Ids<'a> {
     pub(crate) tenant: Option<&'a str>,
-    pub(crate) correlation: &'a str,
+    /// Log lines fall back to the request id; EMF and X-Ray, which carry the request id
+    /// already, leave it out.
+    pub(crate) correlation: Option<&'a str>,
 }
 
 impl Shared {
@@ -115,7 +117,7 @@ impl Shared {
     pub(crate) fn with_ids<R>(&self, f: impl FnOnce(Ids<'_>) -> R) -> R {
         let start = Ids {
             tenant: self.tenant_at_start.map(|r| self.s(r)),
-            correlation: self.s(self.correlation_at_start),
+            correlation: self.correlation_at_start.map(|r| self.s(r)),
         };
         if !self.late_set.load(Ordering::Acquire) {
             return f(start);
@@ -123,7 +125,7 @@ impl Shared {
         let late = self.late();
         f(Ids {
             tenant: late.tenant.as_deref().or(start.tenant),
-            correlation: late.correlation.as_deref().unwrap_or(start.correlation),
+            correlation: late.correlation.as_deref().or(start.correlation),
         })
     }
 
@@ -148,14 +150,14 @@ impl Shared {
             line.push_str(self.s(self.ids_fragment));
             return;
         }
-        self.with_ids(|ids| write_ids(line, ids));
+        self.with_ids(|ids| write_ids(line, ids, self.request_id()));
     }
 }
 
-/// `,"correlation_id":..[,"tenant_id":..]`
-fn write_ids(out: &mut String, ids: Ids<'_>) {
+/// `,"correlation_id":..[,"tenant_id":..]` (the correlation id defaults to the request id).
+fn write_ids(out: &mut String, ids: Ids<'_>, request_id: &str) {
     json::write_key_plain(out, "correlation_id");
-    json::write_str(out, ids.correlation);
+    json::write_str(out, ids.correlation.unwrap_or(request_id));
     if let Some(t) = ids.tenant {
         json::write_key_plain(out, "tenant_id");
         json::write_str(out, t);
@@ -215,7 +217,7 @@ pub(crate) fn start(obs: &Arc<Inner>, meta: InvocationMeta<'_>) -> Invocation {
     let request_id = push(&mut text, meta.request_id);
     let trace_id = trace.map(|t| push(&mut text, t.root));
     let tenant_at_start = meta.tenant_id.map(|t| push(&mut text, t));
-    let correlation_at_start = push(&mut text, meta.correlation_id.unwrap_or(meta.request_id));
+    let correlation_at_start = meta.correlation_id.map(|c| push(&mut text, c));
     let frag_start = text.len();
     if obs.logs {
         let frag = &mut text;
@@ -243,9 +245,9 @@ pub(crate) fn start(obs: &Arc<Inner>, meta: InvocationMeta<'_>) -> Invocation {
     if obs.logs {
         let ids = Ids {
             tenant: meta.tenant_id,
-            correlation: meta.correlation_id.unwrap_or(meta.request_id),
+            correlation: meta.correlation_id,
         };
-        write_ids(&mut text, ids);
+        write_ids(&mut text, ids, meta.request_id);
     }
     let ids_fragment = (log_fragment.1, text.len() as u32);
 
@@ -453,7 +455,8 @@ impl Invocation {
 
     /// The correlation id (the request id unless one was given).
     pub fn correlation_id(&self) -> String {
-        self.shared.with_ids(|ids| ids.correlation.to_owned())
+        let shared = &*self.shared;
+        shared.with_ids(|ids| ids.correlation.unwrap_or(shared.request_id()).to_owned())
     }
 
     /// Sets the route once it is known (after routing).
@@ -523,7 +526,9 @@ impl Invocation {
                     if let Some(t) = shared.trace_id() {
                         put("xray_trace_id", Extra::Str(t));
                     }
-                    put("correlation_id", Extra::Str(ids.correlation));
+                    if let Some(c) = ids.correlation {
+                        put("correlation_id", Extra::Str(c));
+                    }
                     if let Some(t) = ids.tenant {
                         put("tenant_id", Extra::Str(t));
                     }
@@ -567,8 +572,10 @@ impl Invocation {
                         json::write_key_plain(ann, "tenant_id");
                         json::write_str(ann, t);
                     }
-                    json::write_key_plain(ann, "correlation_id");
-                    json::write_str(ann, ids.correlation);
+                    if let Some(c) = ids.correlation {
+                        json::write_key_plain(ann, "correlation_id");
+                        json::write_str(ann, c);
+                    }
                 });
                 if let Some(r) = route {
                     json::write_key_plain(ann, "route");

@@ -9,7 +9,8 @@
 //!   before the first line queued after the drops, or as soon as the queue is empty;
 //! * line buffers are recycled through a capped free list, so a steady stream of lines
 //!   allocates nothing once the buffers have grown;
-//! * producers wake the writer (a syscall) only when it is waiting.
+//! * producers wake the writer (a syscall) only when it is waiting, once per wait;
+//! * a refused line costs no allocation (the error is made from its kind).
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -145,15 +146,13 @@ impl LineSink for NonBlockingSink {
         if held >= q.limits.lines || st.bytes + line.len() > q.limits.bytes {
             st.dropped += 1;
             // An idle writer (a line larger than the byte bound) still writes the notice.
-            let wake = st.writer_waiting;
+            let wake = std::mem::take(&mut st.writer_waiting);
             drop(st);
             if wake {
                 q.work.notify_one();
             }
-            return Err(io::Error::new(
-                io::ErrorKind::WouldBlock,
-                "log queue full; line dropped",
-            ));
+            // From a kind: no allocation per dropped line.
+            return Err(io::ErrorKind::WouldBlock.into());
         }
         let mut buf = st.free.pop().unwrap_or_default();
         buf.extend_from_slice(line);
@@ -163,7 +162,8 @@ impl LineSink for NonBlockingSink {
             line: buf,
             dropped_before,
         });
-        let wake = st.writer_waiting;
+        // One wake per idle period: the first producer to find the writer waiting clears it.
+        let wake = std::mem::take(&mut st.writer_waiting);
         drop(st);
         if wake {
             q.work.notify_one();
@@ -199,7 +199,7 @@ impl Drop for NonBlockingSink {
     fn drop(&mut self) {
         let mut st = self.queue.lock();
         st.closed = true;
-        let wake = st.writer_waiting;
+        let wake = std::mem::take(&mut st.writer_waiting);
         drop(st);
         if wake {
             self.queue.work.notify_one();

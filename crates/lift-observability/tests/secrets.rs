@@ -6,6 +6,7 @@ mod common;
 
 use common::ARN;
 use lift_observability::{CaptureSink, InvocationMeta, LevelFilter, Observability, Outcome};
+use serde_json::Value;
 
 const SECRETS: [&str; 4] = ["Bearer s3cr3t", "session=abc123", "key-0987", "sid=1; HttpOnly"];
 
@@ -119,4 +120,31 @@ fn header_like_field_names_are_redacted_in_any_case_even_with_a_custom_redact_li
     }
     assert_eq!(l["order_id"], 7, "other fields untouched");
     assert_no_secret(&logs);
+}
+
+#[test]
+fn emf_properties_named_like_credentials_are_redacted() {
+    let emf = CaptureSink::new();
+    let obs = Observability::builder()
+        .logs(false)
+        .emf_sink(emf.clone())
+        .redact_keys(Vec::<String>::new())
+        .build()
+        .unwrap();
+    let inv = obs.start(InvocationMeta {
+        request_id: "req-p",
+        function_arn: ARN,
+        ..InvocationMeta::default()
+    });
+    let m = inv.metrics();
+    m.count("Calls", 1).unwrap();
+    m.property("Authorization", SECRETS[0]).unwrap();
+    m.property("x_api_key", SECRETS[2]).unwrap();
+    m.property("order", 7).unwrap();
+    inv.finish(Outcome::default());
+    let doc = &emf.json_lines().unwrap()[0];
+    assert_eq!(doc["Authorization"], "*****");
+    assert_eq!(doc["x_api_key"], "*****");
+    assert_eq!(doc["order"], Value::from(7));
+    assert_no_secret(&emf);
 }
