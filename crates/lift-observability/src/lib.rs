@@ -90,7 +90,7 @@
 //! Only when the invocation's own trace header says `Sampled=1` and a daemon address (or
 //! [`DatagramSink`]) is configured. The invocation becomes a subsegment named `## <route>`,
 //! parented to the Lambda segment of its header, with annotations `cold_start`, `service`,
-//! `tenant_id`, `correlation_id`, `route`; spans inside become nested subsegments (fields as metadata, annotation
+//! `tenant_id`, `correlation_id` (when given), `route`; spans inside become nested subsegments (fields as metadata, annotation
 //! keys as annotations, ERROR events as faults). One datagram per invocation when it fits in
 //! 64 KB, otherwise one per subsegment.
 //!

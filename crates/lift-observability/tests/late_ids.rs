@@ -139,6 +139,10 @@ fn a_failed_requests_error_code_reaches_the_summary_and_emf() {
     assert_eq!(doc["error"], "Lift.overloaded");
     assert_eq!(doc["Errors"], 1);
     assert_eq!(doc["route"], "GET /orders");
+    assert!(
+        doc.get("correlation_id").is_none(),
+        "none given: the request id says it"
+    );
 }
 
 #[tokio::test]
