@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use tracing_core::LevelFilter;
 
+use crate::non_blocking::{NonBlockingSink, QueueLimits};
 use crate::redact::{Redactor, DEFAULT_REDACTED_KEYS};
 use crate::sink::{DatagramSink, LineSink, StdoutSink, UdpSink};
 use crate::stats::Counters;
@@ -29,8 +30,13 @@ pub enum ConfigError {
         /// The rejected value.
         value: String,
     },
-    /// `POWERTOOLS_LOGGER_SAMPLE_RATE` is not a number in `0.0..=1.0`.
-    InvalidSampleRate(String),
+    /// The debug sample rate is not a number in `0.0..=1.0`.
+    InvalidSampleRate {
+        /// `POWERTOOLS_LOGGER_SAMPLE_RATE`, or `"sample_rate (set in code)"`.
+        source: &'static str,
+        /// The rejected value.
+        value: String,
+    },
     /// `AWS_LAMBDA_FUNCTION_MEMORY_SIZE` is not an integer.
     InvalidMemorySize(String),
     /// A boolean variable (`POWERTOOLS_*_DISABLED`) is not `true`/`false`/`1`/`0`.
@@ -42,13 +48,16 @@ pub enum ConfigError {
     },
     /// The metrics namespace or service name is empty or longer than 255 characters.
     InvalidName {
-        /// What was being named.
-        what: &'static str,
+        /// The variable it came from, or what was set in code.
+        source: &'static str,
         /// The rejected value.
         value: String,
     },
-    /// `AWS_XRAY_DAEMON_ADDRESS` is malformed or does not resolve.
+    /// The X-Ray daemon address (`AWS_XRAY_DAEMON_ADDRESS` or set in code) is malformed or does
+    /// not resolve.
     DaemonAddress {
+        /// `AWS_XRAY_DAEMON_ADDRESS`, or `"xray_daemon_address (set in code)"`.
+        source: &'static str,
         /// The configured address.
         value: String,
         /// Why it was rejected.
@@ -56,6 +65,8 @@ pub enum ConfigError {
     },
     /// The UDP socket for the daemon could not be opened.
     Socket(std::io::Error),
+    /// The thread writing queued log lines ([`crate::LogDelivery::Queued`]) could not start.
+    LogWriter(std::io::Error),
 }
 
 impl fmt::Display for ConfigError {
@@ -65,23 +76,23 @@ impl fmt::Display for ConfigError {
                 f,
                 "{source}: invalid log level {value:?} (expected TRACE, DEBUG, INFO, WARN or ERROR)"
             ),
-            Self::InvalidSampleRate(v) => write!(
-                f,
-                "POWERTOOLS_LOGGER_SAMPLE_RATE: {v:?} is not a number between 0 and 1"
-            ),
+            Self::InvalidSampleRate { source, value } => {
+                write!(f, "{source}: {value:?} is not a number between 0 and 1")
+            }
             Self::InvalidMemorySize(v) => {
                 write!(f, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE: {v:?} is not an integer")
             }
             Self::InvalidBool { var, value } => {
                 write!(f, "{var}: {value:?} is not a boolean (true/false/1/0)")
             }
-            Self::InvalidName { what, value } => {
-                write!(f, "{what}: {value:?} must be 1 to 255 characters")
+            Self::InvalidName { source, value } => {
+                write!(f, "{source}: {value:?} must be 1 to 255 characters")
             }
-            Self::DaemonAddress { value, reason } => {
-                write!(f, "AWS_XRAY_DAEMON_ADDRESS: {value:?}: {reason}")
+            Self::DaemonAddress { source, value, reason } => {
+                write!(f, "{source}: {value:?}: {reason}")
             }
             Self::Socket(e) => write!(f, "cannot open UDP socket for the X-Ray daemon: {e}"),
+            Self::LogWriter(e) => write!(f, "cannot start the log writer thread: {e}"),
         }
     }
 }
@@ -89,7 +100,7 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Self::Socket(e) => Some(e),
+            Self::Socket(e) | Self::LogWriter(e) => Some(e),
             _ => None,
         }
     }
@@ -120,6 +131,23 @@ struct Settings {
     memory_size: Option<u32>,
     metrics: Option<bool>,
     tracing: Option<bool>,
+    delivery: Option<LogDelivery>,
+}
+
+/// How log lines (and EMF documents) reach the default stdout sink.
+///
+/// On Lambda the process is frozen once the response is posted, so a line still queued then may
+/// be written minutes later or never: lines are written synchronously, before the response.
+/// Off Lambda (the local server) nobody may be reading stdout, and a synchronous write would
+/// block request handling: lines are queued instead ([`crate::NonBlockingSink`]), dropped and
+/// counted past the queue's bounds, and flushed by [`crate::Observability::flush`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LogDelivery {
+    /// Each line is written before the logging call returns (the choice on Lambda).
+    Synchronous,
+    /// Lines are queued to a writer thread, at most this much (the choice off Lambda).
+    Queued(QueueLimits),
 }
 
 /// Builds an [`Observability`]. Values set in code win over the environment, except the log
@@ -190,20 +218,33 @@ impl ObservabilityBuilder {
                     .ok_or(ConfigError::InvalidLogLevel { source: var, value: v }),
             }
         };
+        // The variable the Lambda runtime interface sets, as `lift` itself tests it.
+        self.env.delivery = Some(if lookup("AWS_LAMBDA_RUNTIME_API").is_some() {
+            LogDelivery::Synchronous
+        } else {
+            LogDelivery::Queued(QueueLimits::DEFAULT)
+        });
         self.lambda_level = level("AWS_LAMBDA_LOG_LEVEL")?;
         self.env.level = match level("POWERTOOLS_LOG_LEVEL")? {
             Some(l) => Some(l),
             None => level("LOG_LEVEL")?,
         };
         self.env.service = get("POWERTOOLS_SERVICE_NAME");
+        if let Some(v) = &self.env.service {
+            check_name("POWERTOOLS_SERVICE_NAME", v)?;
+        }
         self.env.namespace = get("POWERTOOLS_METRICS_NAMESPACE");
+        if let Some(v) = &self.env.namespace {
+            check_name("POWERTOOLS_METRICS_NAMESPACE", v)?;
+        }
         if let Some(v) = get("POWERTOOLS_LOGGER_SAMPLE_RATE") {
-            let rate: f64 = v
-                .trim()
-                .parse()
-                .map_err(|_| ConfigError::InvalidSampleRate(v.clone()))?;
+            let invalid = || ConfigError::InvalidSampleRate {
+                source: "POWERTOOLS_LOGGER_SAMPLE_RATE",
+                value: v.clone(),
+            };
+            let rate: f64 = v.trim().parse().map_err(|_| invalid())?;
             if !(0.0..=1.0).contains(&rate) {
-                return Err(ConfigError::InvalidSampleRate(v));
+                return Err(invalid());
             }
             self.env.sample_rate = Some(rate);
         }
@@ -220,6 +261,10 @@ impl ObservabilityBuilder {
         self.env.metrics = flag("POWERTOOLS_METRICS_DISABLED")?.map(|d| !d);
         self.env.tracing = flag("POWERTOOLS_TRACE_DISABLED")?.map(|d| !d);
         self.env.daemon_address = get("AWS_XRAY_DAEMON_ADDRESS");
+        if let Some(addr) = &self.env.daemon_address {
+            // Checked even when tracing is off: a bad value is reported, never ignored.
+            daemon_udp_part(ENV_DAEMON, addr)?;
+        }
         self.env.function_name = get("AWS_LAMBDA_FUNCTION_NAME");
         if let Some(v) = get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE") {
             self.env.memory_size = Some(v.trim().parse().map_err(|_| ConfigError::InvalidMemorySize(v))?);
@@ -251,7 +296,8 @@ impl ObservabilityBuilder {
         self
     }
 
-    /// Replaces the redacted field names (default [`DEFAULT_REDACTED_KEYS`]).
+    /// Replaces the redacted field names (default [`DEFAULT_REDACTED_KEYS`]); the header names
+    /// of [`crate::ALWAYS_REDACTED_KEYS`] stay redacted.
     pub fn redact_keys<I, S>(mut self, keys: I) -> Self
     where
         I: IntoIterator<Item = S>,
@@ -314,6 +360,16 @@ impl ObservabilityBuilder {
         self
     }
 
+    /// How lines reach the default stdout sinks, overriding the choice [`Self::with_env`] makes
+    /// from `AWS_LAMBDA_RUNTIME_API` (set: [`LogDelivery::Synchronous`]; unset:
+    /// [`LogDelivery::Queued`]). Without either, lines are written synchronously. A sink passed
+    /// to [`Self::log_sink`] or [`Self::emf_sink`] is used as given (wrap it in a
+    /// [`crate::NonBlockingSink`] to queue it).
+    pub fn log_delivery(mut self, delivery: LogDelivery) -> Self {
+        self.code.delivery = Some(delivery);
+        self
+    }
+
     /// Where log lines go (default stdout).
     pub fn log_sink(mut self, sink: impl LineSink) -> Self {
         self.log_sink = Some(Arc::new(sink));
@@ -353,13 +409,17 @@ impl ObservabilityBuilder {
     /// Validates everything and opens the daemon socket.
     pub fn build(self) -> Result<Observability, ConfigError> {
         let (code, env) = (self.code, self.env);
+        if let Some(v) = &code.service {
+            check_name("service (set in code)", v)?;
+        }
+        if let Some(v) = &code.namespace {
+            check_name("namespace (set in code)", v)?;
+        }
         let service = code
             .service
             .or(env.service)
             .unwrap_or_else(|| DEFAULT_SERVICE.to_owned());
-        check_name("service name", &service)?;
         let namespace = code.namespace.or(env.namespace).unwrap_or_else(|| service.clone());
-        check_name("POWERTOOLS_METRICS_NAMESPACE", &namespace)?;
         let level = self
             .lambda_level
             .or(code.level)
@@ -367,7 +427,10 @@ impl ObservabilityBuilder {
             .unwrap_or(LevelFilter::INFO);
         let sample_rate = code.sample_rate.or(env.sample_rate).unwrap_or(0.0);
         if !(0.0..=1.0).contains(&sample_rate) {
-            return Err(ConfigError::InvalidSampleRate(sample_rate.to_string()));
+            return Err(ConfigError::InvalidSampleRate {
+                source: "sample_rate (set in code)",
+                value: sample_rate.to_string(),
+            });
         }
         let function_name = code.function_name.or(env.function_name);
         let memory_size = code.memory_size.or(env.memory_size);
@@ -377,8 +440,12 @@ impl ObservabilityBuilder {
             None
         } else if let Some(sink) = self.xray_sink {
             Some(sink)
-        } else if let Some(addr) = code.daemon_address.or(env.daemon_address) {
-            let target = resolve_daemon(&addr)?;
+        } else if let Some((source, addr)) = code
+            .daemon_address
+            .map(|a| (CODE_DAEMON, a))
+            .or(env.daemon_address.map(|a| (ENV_DAEMON, a)))
+        {
+            let target = resolve_daemon(source, &addr)?;
             Some(Arc::new(UdpSink::new(target).map_err(ConfigError::Socket)?))
         } else {
             None
@@ -400,13 +467,30 @@ impl ObservabilityBuilder {
         emf_head.push_str(",\"CloudWatchMetrics\":[{\"Namespace\":");
         json::write_str(&mut emf_head, &namespace);
         emf_head.push_str(",\"Dimensions\":[[\"service\"");
-        let sink_or_stdout = |s: Option<Arc<dyn LineSink>>| s.unwrap_or_else(|| Arc::new(StdoutSink));
+        let delivery = code.delivery.or(env.delivery).unwrap_or(LogDelivery::Synchronous);
+        let (log_sink, emf_sink) = match (self.log_sink, self.emf_sink) {
+            (Some(logs), Some(emf)) => (logs, emf),
+            (logs, emf) => {
+                // One stdout sink (one queue and writer thread) for whichever is left to default.
+                let stdout: Arc<dyn LineSink> = match delivery {
+                    LogDelivery::Synchronous => Arc::new(StdoutSink),
+                    LogDelivery::Queued(limits) => {
+                        let notice = format!("{process_fragment}{function_fragment}");
+                        Arc::new(
+                            NonBlockingSink::spawn(Arc::new(StdoutSink), limits, notice.into())
+                                .map_err(ConfigError::LogWriter)?,
+                        )
+                    }
+                };
+                (logs.unwrap_or_else(|| stdout.clone()), emf.unwrap_or(stdout))
+            }
+        };
         Ok(Observability::from_inner(Inner {
             service: service.into(),
             namespace: namespace.into(),
             level,
             sample_rate,
-            redactor: Redactor::new(&self.redact),
+            redactor: Redactor::with_headers(&self.redact),
             correlation_header: self.correlation_header.into(),
             annotation_keys: Redactor::new(&self.annotation_keys),
             logs: self.logs,
@@ -417,27 +501,33 @@ impl ObservabilityBuilder {
             process_fragment: process_fragment.into(),
             function_fragment: function_fragment.into(),
             emf_head: emf_head.into(),
-            log_sink: sink_or_stdout(self.log_sink),
-            emf_sink: sink_or_stdout(self.emf_sink),
+            delivery,
+            log_sink,
+            emf_sink,
             xray,
             counters: Counters::default(),
         }))
     }
 }
 
-fn check_name(what: &'static str, value: &str) -> Result<(), ConfigError> {
+fn check_name(source: &'static str, value: &str) -> Result<(), ConfigError> {
     if value.is_empty() || value.chars().count() > 255 {
         return Err(ConfigError::InvalidName {
-            what,
+            source,
             value: value.to_owned(),
         });
     }
     Ok(())
 }
 
-/// Resolves `host:port` or the daemon's two-address form `tcp:h:p udp:h:p` (UDP is used).
-pub(crate) fn resolve_daemon(value: &str) -> Result<SocketAddr, ConfigError> {
+const ENV_DAEMON: &str = "AWS_XRAY_DAEMON_ADDRESS";
+const CODE_DAEMON: &str = "xray_daemon_address (set in code)";
+
+/// The UDP `host:port` of `host:port` or of the daemon's two-address form `tcp:h:p udp:h:p`,
+/// checked for shape (a host and a port number) without resolving it.
+fn daemon_udp_part<'a>(source: &'static str, value: &'a str) -> Result<&'a str, ConfigError> {
     let err = |reason: String| ConfigError::DaemonAddress {
+        source,
         value: value.to_owned(),
         reason,
     };
@@ -450,11 +540,33 @@ pub(crate) fn resolve_daemon(value: &str) -> Result<SocketAddr, ConfigError> {
             if let Some(a) = p.strip_prefix("udp:") {
                 udp = Some(a);
             } else if p.strip_prefix("tcp:").is_none() {
-                return Err(err(format!("unexpected part {p:?}")));
+                return Err(err(format!(
+                    "unexpected part {p:?} (expected host:port or tcp:host:port udp:host:port)"
+                )));
             }
         }
     }
-    let addr = udp.ok_or_else(|| err("no udp address".into()))?;
+    let addr = udp.ok_or_else(|| err("no udp address (expected host:port or tcp:host:port udp:host:port)".into()))?;
+    let Some((host, port)) = addr.rsplit_once(':') else {
+        return Err(err(format!("{addr:?} has no port (expected host:port)")));
+    };
+    if host.is_empty() || host == "[]" {
+        return Err(err(format!("{addr:?} has no host (expected host:port)")));
+    }
+    if port.parse::<u16>().is_err() {
+        return Err(err(format!("port {port:?} is not a number from 0 to 65535")));
+    }
+    Ok(addr)
+}
+
+/// Checks the daemon address (see [`daemon_udp_part`]) and resolves its UDP part.
+pub(crate) fn resolve_daemon(source: &'static str, value: &str) -> Result<SocketAddr, ConfigError> {
+    let addr = daemon_udp_part(source, value)?;
+    let err = |reason: String| ConfigError::DaemonAddress {
+        source,
+        value: value.to_owned(),
+        reason,
+    };
     let mut addrs = addr
         .to_socket_addrs()
         .map_err(|e| err(format!("does not resolve: {e}")))?;
@@ -482,6 +594,7 @@ pub(crate) struct Inner {
     /// `,"CloudWatchMetrics":[{"Namespace":"...","Dimensions":[["service"`: the constant part of
     /// every EMF document's head, escaped once.
     pub(crate) emf_head: Box<str>,
+    pub(crate) delivery: LogDelivery,
     pub(crate) log_sink: Arc<dyn LineSink>,
     pub(crate) emf_sink: Arc<dyn LineSink>,
     pub(crate) xray: Option<Arc<dyn DatagramSink>>,
@@ -519,36 +632,111 @@ mod tests {
         assert_eq!(b.build().expect("build").inner.level, LevelFilter::ERROR);
     }
 
-    #[test]
-    fn bad_values_are_clear_errors() {
-        let e = ObservabilityBuilder::default()
-            .with_env_from(env(&[("POWERTOOLS_LOG_LEVEL", "loud")]))
-            .expect_err("error");
-        assert!(e.to_string().contains("POWERTOOLS_LOG_LEVEL"), "{e}");
-        let e = ObservabilityBuilder::default()
-            .with_env_from(env(&[("POWERTOOLS_LOGGER_SAMPLE_RATE", "1.5")]))
-            .expect_err("error");
-        assert!(matches!(e, ConfigError::InvalidSampleRate(_)));
-        let e = ObservabilityBuilder::default()
-            .xray_daemon_address("no-such-host.invalid:2000")
+    /// Reads `pairs` as the environment and builds: the first error, if any.
+    fn from(pairs: &[(&str, &str)]) -> Result<Observability, ConfigError> {
+        ObservabilityBuilder::default()
+            .log_sink(crate::NullSink)
+            .emf_sink(crate::NullSink)
+            .with_env_from(env(pairs))?
             .build()
-            .expect_err("error");
-        assert!(e.to_string().contains("does not resolve"), "{e}");
+    }
+
+    #[test]
+    fn every_bad_variable_is_a_one_line_error_naming_it_and_what_is_wrong() {
+        let long = "s".repeat(256);
+        let cases: &[(&str, &str, &str)] = &[
+            ("AWS_LAMBDA_LOG_LEVEL", "verbose", "invalid log level"),
+            ("POWERTOOLS_LOG_LEVEL", "loud", "invalid log level"),
+            ("LOG_LEVEL", "42", "invalid log level"),
+            ("POWERTOOLS_LOGGER_SAMPLE_RATE", "1.5", "between 0 and 1"),
+            ("POWERTOOLS_LOGGER_SAMPLE_RATE", "-0.1", "between 0 and 1"),
+            ("POWERTOOLS_LOGGER_SAMPLE_RATE", "half", "between 0 and 1"),
+            ("POWERTOOLS_LOGGER_SAMPLE_RATE", "NaN", "between 0 and 1"),
+            ("POWERTOOLS_METRICS_DISABLED", "maybe", "not a boolean"),
+            ("POWERTOOLS_TRACE_DISABLED", "2", "not a boolean"),
+            ("POWERTOOLS_SERVICE_NAME", &long, "1 to 255 characters"),
+            ("POWERTOOLS_METRICS_NAMESPACE", &long, "1 to 255 characters"),
+            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1GB", "not an integer"),
+            ("AWS_XRAY_DAEMON_ADDRESS", "169.254.79.129", "has no port"),
+            (
+                "AWS_XRAY_DAEMON_ADDRESS",
+                "127.0.0.1:http",
+                "not a number from 0 to 65535",
+            ),
+            (
+                "AWS_XRAY_DAEMON_ADDRESS",
+                "127.0.0.1:70000",
+                "not a number from 0 to 65535",
+            ),
+            ("AWS_XRAY_DAEMON_ADDRESS", ":2000", "has no host"),
+            ("AWS_XRAY_DAEMON_ADDRESS", "tcp:127.0.0.1:2000", "no udp address"),
+            (
+                "AWS_XRAY_DAEMON_ADDRESS",
+                "tcp:127.0.0.1:2000 udb:127.0.0.1:2000",
+                "unexpected part",
+            ),
+            (
+                "AWS_XRAY_DAEMON_ADDRESS",
+                "daemon.does-not-exist.invalid:2000",
+                "does not resolve",
+            ),
+        ];
+        for (var, value, what) in cases {
+            let e = from(&[(var, value)]).expect_err(var);
+            let msg = e.to_string();
+            assert!(msg.starts_with(var), "{var}={value:?}: {msg}");
+            assert!(msg.contains(what), "{var}={value:?}: {msg}");
+            assert!(!msg.contains('\n'), "one line: {msg}");
+        }
+        // A bad value is reported even when the piece that would use it is turned off.
+        let e = from(&[
+            ("POWERTOOLS_TRACE_DISABLED", "true"),
+            ("AWS_XRAY_DAEMON_ADDRESS", "nonsense"),
+        ])
+        .expect_err("bad address with tracing off");
+        assert!(e.to_string().starts_with("AWS_XRAY_DAEMON_ADDRESS"), "{e}");
+        // A value with a newline stays one line.
+        let e = from(&[("LOG_LEVEL", "info\nERROR fake line")]).expect_err("newline");
+        assert!(!e.to_string().contains('\n'), "{e}");
+        // Good values of every variable build.
+        from(&[
+            ("AWS_LAMBDA_LOG_LEVEL", "debug"),
+            ("POWERTOOLS_LOGGER_SAMPLE_RATE", "0.25"),
+            ("POWERTOOLS_METRICS_DISABLED", "0"),
+            ("POWERTOOLS_TRACE_DISABLED", "false"),
+            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1024"),
+            ("AWS_XRAY_DAEMON_ADDRESS", "tcp:127.0.0.1:2000 udp:127.0.0.1:2000"),
+        ])
+        .expect("valid");
+    }
+
+    #[test]
+    fn bad_values_set_in_code_name_the_setting() {
+        let e = ObservabilityBuilder::default()
+            .sample_rate(2.0)
+            .build()
+            .expect_err("rate");
+        assert!(e.to_string().starts_with("sample_rate (set in code)"), "{e}");
+        let e = ObservabilityBuilder::default()
+            .service("")
+            .build()
+            .expect_err("service");
+        assert!(e.to_string().starts_with("service (set in code)"), "{e}");
         let e = ObservabilityBuilder::default()
             .xray_daemon_address("tcp:127.0.0.1:2000")
             .build()
-            .expect_err("error");
-        assert!(e.to_string().contains("no udp address"), "{e}");
+            .expect_err("address");
+        assert!(e.to_string().starts_with("xray_daemon_address (set in code)"), "{e}");
     }
 
     #[test]
     fn daemon_address_forms() {
         assert_eq!(
-            resolve_daemon("127.0.0.1:2000").expect("ok"),
+            resolve_daemon(ENV_DAEMON, "127.0.0.1:2000").expect("ok"),
             "127.0.0.1:2000".parse::<SocketAddr>().expect("addr")
         );
         assert_eq!(
-            resolve_daemon("tcp:127.0.0.1:2000 udp:127.0.0.2:2001").expect("ok"),
+            resolve_daemon(ENV_DAEMON, "tcp:127.0.0.1:2000 udp:127.0.0.2:2001").expect("ok"),
             "127.0.0.2:2001".parse::<SocketAddr>().expect("addr")
         );
     }

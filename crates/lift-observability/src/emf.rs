@@ -29,6 +29,7 @@ pub(crate) struct Head<'a> {
 pub(crate) const EXTRA_KEYS: &[&str] = &[
     "function_request_id",
     "xray_trace_id",
+    "correlation_id",
     "tenant_id",
     "route",
     "status",

@@ -3,7 +3,8 @@
 use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Instant, SystemTime};
 
 use crate::config::Inner;
@@ -13,7 +14,7 @@ use crate::metrics::MetricSet;
 use crate::stats::Counters;
 use crate::trace_header::Parsed;
 use crate::xray::{Seg, XrayState};
-use crate::{emf, ids, json, pool, time, Metrics, Resolution, Unit};
+use crate::{emf, ids, json, pool, time, InvocationHandle, Metrics, Resolution, Unit};
 
 /// What the core knows about an invocation when it starts.
 #[derive(Clone, Copy, Debug, Default)]
@@ -47,27 +48,51 @@ pub struct Outcome<'a> {
 /// A byte range of [`Shared`]'s text.
 type Rng = (u32, u32);
 
-/// State shared by the [`Invocation`], its [`Metrics`] handles and its spans: one allocation
-/// (this struct, in an `Arc`) plus pooled buffers.
+/// State shared by the [`Invocation`], its handles and its spans: one allocation (this struct,
+/// in an `Arc`) plus pooled buffers.
 pub(crate) struct Shared {
     pub(crate) obs: Arc<Inner>,
-    /// Request id, trace id, initial tenant and the pre-rendered log fragment, in one (pooled)
-    /// buffer written once in `start` and never changed afterwards.
+    /// Request id, trace id, the ids known at start and the pre-rendered log fragments, in one
+    /// (pooled) buffer written once in `start` and never changed afterwards.
     text: String,
     request_id: Rng,
     trace_id: Option<Rng>,
     tenant_at_start: Option<Rng>,
-    /// `,"service":..,"cold_start":..,...,"correlation_id":..` (empty when logs are off).
+    /// The correlation id given at start.
+    correlation_at_start: Option<Rng>,
+    /// `,"service":..,"cold_start":..,...` (empty when logs are off).
     log_fragment: Rng,
+    /// `,"correlation_id":..[,"tenant_id":..]` as known at start (empty when logs are off).
+    ids_fragment: Rng,
     pub(crate) cold_start: bool,
     pub(crate) debug_sampled: bool,
-    tenant_late: OnceLock<Box<str>>,
+    /// Set once any id in `late` is set: until then readers use the start values without
+    /// taking the lock.
+    late_set: AtomicBool,
+    late: Mutex<LateIds>,
     pub(crate) route: Mutex<Option<Box<str>>>,
     pub(crate) metrics: Mutex<MetricSet>,
     pub(crate) xray: Option<XrayState>,
     /// Wall clock at start, epoch microseconds (0 when nothing needs it).
     start_us: u64,
     start_instant: Instant,
+}
+
+/// Ids set after the invocation started (by middleware, through an [`InvocationHandle`]); they
+/// replace the start values.
+#[derive(Default)]
+struct LateIds {
+    tenant: Option<Box<str>>,
+    correlation: Option<Box<str>>,
+}
+
+/// The tenant and correlation id as they stand (`None`: never given).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Ids<'a> {
+    pub(crate) tenant: Option<&'a str>,
+    /// Log lines fall back to the request id; EMF and X-Ray, which carry the request id
+    /// already, leave it out.
+    pub(crate) correlation: Option<&'a str>,
 }
 
 impl Shared {
@@ -83,15 +108,59 @@ impl Shared {
         self.trace_id.map(|r| self.s(r))
     }
 
-    pub(crate) fn tenant(&self) -> Option<&str> {
-        match self.tenant_at_start {
-            Some(r) => Some(self.s(r)),
-            None => self.tenant_late.get().map(|t| &**t),
-        }
+    fn late(&self) -> MutexGuard<'_, LateIds> {
+        self.late.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    pub(crate) fn log_fragment(&self) -> &str {
-        self.s(self.log_fragment)
+    /// Runs `f` with the current tenant and correlation id (the lock is taken only once one was
+    /// set late).
+    pub(crate) fn with_ids<R>(&self, f: impl FnOnce(Ids<'_>) -> R) -> R {
+        let start = Ids {
+            tenant: self.tenant_at_start.map(|r| self.s(r)),
+            correlation: self.correlation_at_start.map(|r| self.s(r)),
+        };
+        if !self.late_set.load(Ordering::Acquire) {
+            return f(start);
+        }
+        let late = self.late();
+        f(Ids {
+            tenant: late.tenant.as_deref().or(start.tenant),
+            correlation: late.correlation.as_deref().or(start.correlation),
+        })
+    }
+
+    fn set_late(&self, set: impl FnOnce(&mut LateIds)) {
+        set(&mut self.late());
+        self.late_set.store(true, Ordering::Release);
+    }
+
+    pub(crate) fn set_tenant(&self, tenant: &str) {
+        self.set_late(|l| l.tenant = Some(tenant.into()));
+    }
+
+    pub(crate) fn set_correlation_id(&self, id: &str) {
+        self.set_late(|l| l.correlation = Some(id.into()));
+    }
+
+    /// The invocation's keys of a log line: the fragment rendered at start, then the ids as
+    /// they stand (pre-rendered too unless one was set late).
+    pub(crate) fn write_log_keys(&self, line: &mut String) {
+        line.push_str(self.s(self.log_fragment));
+        if !self.late_set.load(Ordering::Acquire) {
+            line.push_str(self.s(self.ids_fragment));
+            return;
+        }
+        self.with_ids(|ids| write_ids(line, ids, self.request_id()));
+    }
+}
+
+/// `,"correlation_id":..[,"tenant_id":..]` (the correlation id defaults to the request id).
+fn write_ids(out: &mut String, ids: Ids<'_>, request_id: &str) {
+    json::write_key_plain(out, "correlation_id");
+    json::write_str(out, ids.correlation.unwrap_or(request_id));
+    if let Some(t) = ids.tenant {
+        json::write_key_plain(out, "tenant_id");
+        json::write_str(out, t);
     }
 }
 
@@ -148,6 +217,7 @@ pub(crate) fn start(obs: &Arc<Inner>, meta: InvocationMeta<'_>) -> Invocation {
     let request_id = push(&mut text, meta.request_id);
     let trace_id = trace.map(|t| push(&mut text, t.root));
     let tenant_at_start = meta.tenant_id.map(|t| push(&mut text, t));
+    let correlation_at_start = meta.correlation_id.map(|c| push(&mut text, c));
     let frag_start = text.len();
     if obs.logs {
         let frag = &mut text;
@@ -166,14 +236,20 @@ pub(crate) fn start(obs: &Arc<Inner>, meta: InvocationMeta<'_>) -> Invocation {
             json::write_key_plain(frag, "xray_trace_id");
             json::write_str(frag, t.root);
         }
-        json::write_key_plain(frag, "correlation_id");
-        json::write_str(frag, meta.correlation_id.unwrap_or(meta.request_id));
         if obs.sample_rate > 0.0 {
             json::write_key_plain(frag, "sampling_rate");
             json::write_f64(frag, obs.sample_rate);
         }
     }
     let log_fragment = (frag_start as u32, text.len() as u32);
+    if obs.logs {
+        let ids = Ids {
+            tenant: meta.tenant_id,
+            correlation: meta.correlation_id,
+        };
+        write_ids(&mut text, ids, meta.request_id);
+    }
+    let ids_fragment = (log_fragment.1, text.len() as u32);
 
     let xray = match trace {
         Some(t) if sampled => Some(XrayState {
@@ -189,10 +265,13 @@ pub(crate) fn start(obs: &Arc<Inner>, meta: InvocationMeta<'_>) -> Invocation {
         request_id,
         trace_id,
         tenant_at_start,
+        correlation_at_start,
         log_fragment,
+        ids_fragment,
         cold_start: meta.cold_start,
         debug_sampled,
-        tenant_late: OnceLock::new(),
+        late_set: AtomicBool::new(false),
+        late: Mutex::new(LateIds::default()),
         route: Mutex::new(None),
         metrics: Mutex::new(if obs.metrics {
             pool::take_metric_set()
@@ -234,7 +313,28 @@ thread_local! {
 
 /// The invocation being polled on this thread, if any.
 pub(crate) fn current() -> Option<Arc<Shared>> {
-    CURRENT.with(|c| c.try_borrow().ok().and_then(|c| c.clone()))
+    CURRENT
+        .try_with(|c| c.try_borrow().ok().and_then(|c| c.clone()))
+        .ok()
+        .flatten()
+}
+
+/// The metrics of the invocation whose future is being polled on this thread (inside
+/// [`Invocation::instrument`]); `None` outside one, or when metrics are off.
+///
+/// For code that has no handle at hand (a `tower` layer, a listener called deep in a
+/// service): one `Arc` clone.
+pub fn current_metrics() -> Option<Metrics> {
+    CURRENT
+        .try_with(|c| {
+            c.try_borrow().ok().and_then(|c| {
+                c.as_ref()
+                    .filter(|s| s.obs.metrics)
+                    .map(|s| Metrics::new(Some(s.clone())))
+            })
+        })
+        .ok()
+        .flatten()
 }
 
 /// Puts an invocation in [`CURRENT`] for one poll and puts the previous one back on drop (also
@@ -285,7 +385,9 @@ impl Invocation {
     ///
     /// The future is `Send` when `fut` is.
     pub fn instrument<F: Future>(&self, fut: F) -> impl Future<Output = F::Output> + use<F> {
-        let mut shared = (self.shared.obs.logs || self.shared.xray.is_some()).then(|| self.shared.clone());
+        let obs = &self.shared.obs;
+        // Current whenever anything reads it: log lines, spans, `current_metrics`.
+        let mut shared = (obs.logs || obs.metrics || self.shared.xray.is_some()).then(|| self.shared.clone());
         async move {
             let mut fut = std::pin::pin!(fut);
             std::future::poll_fn(move |cx| {
@@ -305,6 +407,14 @@ impl Invocation {
     /// A handle for recording metrics (disabled when metrics are off).
     pub fn metrics(&self) -> Metrics {
         Metrics::new(self.shared.obs.metrics.then(|| self.shared.clone()))
+    }
+
+    /// A cheap shared handle on this invocation (one `Arc` clone) for the code that learns the
+    /// tenant or correlation id later, e.g. authentication middleware.
+    pub fn handle(&self) -> InvocationHandle {
+        InvocationHandle {
+            shared: self.shared.clone(),
+        }
     }
 
     /// The request id.
@@ -327,16 +437,26 @@ impl Invocation {
         self.shared.xray.is_some()
     }
 
-    /// Sets the tenant once it is known (after authentication). The first tenant set wins.
+    /// Sets the tenant once it is known (after authentication); see
+    /// [`InvocationHandle::set_tenant`].
     pub fn set_tenant(&self, tenant: &str) {
-        if self.shared.tenant_at_start.is_none() {
-            let _ = self.shared.tenant_late.set(tenant.into());
-        }
+        self.shared.set_tenant(tenant);
+    }
+
+    /// Sets the correlation id; see [`InvocationHandle::set_correlation_id`].
+    pub fn set_correlation_id(&self, id: &str) {
+        self.shared.set_correlation_id(id);
     }
 
     /// The tenant, if known.
-    pub fn tenant(&self) -> Option<&str> {
-        self.shared.tenant()
+    pub fn tenant(&self) -> Option<String> {
+        self.shared.with_ids(|ids| ids.tenant.map(str::to_owned))
+    }
+
+    /// The correlation id (the request id unless one was given).
+    pub fn correlation_id(&self) -> String {
+        let shared = &*self.shared;
+        shared.with_ids(|ids| ids.correlation.unwrap_or(shared.request_id()).to_owned())
     }
 
     /// Sets the route once it is known (after routing).
@@ -395,41 +515,46 @@ impl Invocation {
                         true,
                     );
                 }
-                let mut extra: [(&str, Extra<'_>); 6] = [("", Extra::U64(0)); 6];
-                let mut n = 0;
-                let mut put = |k, v| {
-                    extra[n] = (k, v);
-                    n += 1;
-                };
-                put("function_request_id", Extra::Str(shared.request_id()));
-                if let Some(t) = shared.trace_id() {
-                    put("xray_trace_id", Extra::Str(t));
-                }
-                if let Some(t) = shared.tenant() {
-                    put("tenant_id", Extra::Str(t));
-                }
-                if let Some(r) = route {
-                    put("route", Extra::Str(r));
-                }
-                if let Some(s) = status {
-                    put("status", Extra::U64(u64::from(s)));
-                }
-                if let Some(e) = outcome.error {
-                    put("error", Extra::Str(e));
-                }
-                let ts = end_us / 1000;
-                pool::with_scratch(|line| {
-                    let head = emf::Head {
-                        emf_head: &obs.emf_head,
-                        service_pair: &obs.process_fragment,
+                shared.with_ids(|ids| {
+                    let mut extra: [(&str, Extra<'_>); 7] = [("", Extra::U64(0)); 7];
+                    let mut n = 0;
+                    let mut put = |k, v| {
+                        extra[n] = (k, v);
+                        n += 1;
                     };
-                    emf::render(&set, head, ts, &extra[..n], line, |doc| {
-                        emit_emf(obs, doc);
-                    });
-                    if shared.cold_start {
-                        emf::cold_start(line, &obs.namespace, &obs.service, obs.function_name.as_deref(), ts);
-                        emit_emf(obs, line);
+                    put("function_request_id", Extra::Str(shared.request_id()));
+                    if let Some(t) = shared.trace_id() {
+                        put("xray_trace_id", Extra::Str(t));
                     }
+                    if let Some(c) = ids.correlation {
+                        put("correlation_id", Extra::Str(c));
+                    }
+                    if let Some(t) = ids.tenant {
+                        put("tenant_id", Extra::Str(t));
+                    }
+                    if let Some(r) = route {
+                        put("route", Extra::Str(r));
+                    }
+                    if let Some(s) = status {
+                        put("status", Extra::U64(u64::from(s)));
+                    }
+                    if let Some(e) = outcome.error {
+                        put("error", Extra::Str(e));
+                    }
+                    let ts = end_us / 1000;
+                    pool::with_scratch(|line| {
+                        let head = emf::Head {
+                            emf_head: &obs.emf_head,
+                            service_pair: &obs.process_fragment,
+                        };
+                        emf::render(&set, head, ts, &extra[..n], line, |doc| {
+                            emit_emf(obs, doc);
+                        });
+                        if shared.cold_start {
+                            emf::cold_start(line, &obs.namespace, &obs.service, obs.function_name.as_deref(), ts);
+                            emit_emf(obs, line);
+                        }
+                    });
                 });
                 // Hand the buffers back now; late handles see `flushed` and are refused.
                 pool::give_metric_set(std::mem::take(&mut *set));
@@ -442,10 +567,16 @@ impl Invocation {
                 json::write_key_plain(ann, "cold_start");
                 ann.push_str(if shared.cold_start { "true" } else { "false" });
                 ann.push_str(&obs.process_fragment); // `,"service":".."`
-                if let Some(t) = shared.tenant() {
-                    json::write_key_plain(ann, "tenant_id");
-                    json::write_str(ann, t);
-                }
+                shared.with_ids(|ids| {
+                    if let Some(t) = ids.tenant {
+                        json::write_key_plain(ann, "tenant_id");
+                        json::write_str(ann, t);
+                    }
+                    if let Some(c) = ids.correlation {
+                        json::write_key_plain(ann, "correlation_id");
+                        json::write_str(ann, c);
+                    }
+                });
                 if let Some(r) = route {
                     json::write_key_plain(ann, "route");
                     json::write_str(ann, r);

@@ -92,7 +92,7 @@ impl LevelGate {
         if meta.is_span() {
             *meta.level() <= self.spans
         } else {
-            *meta.level() <= self.events
+            *meta.level() <= self.events && !is_runtime_payload(meta)
         }
     }
 }
@@ -123,6 +123,23 @@ impl LevelGate {
             Interest::never()
         }
     }
+}
+
+/// Whether `target` is one of the AWS Lambda runtime crates (`lambda_runtime`,
+/// `lambda_runtime_api_client`, `lambda_http`).
+fn is_runtime_target(target: &str) -> bool {
+    target.starts_with("lambda_runtime") || target.starts_with("lambda_http")
+}
+
+/// A TRACE event of the Lambda runtime crates: never written. At TRACE `lambda_runtime` logs
+/// the raw event (`trace!(body = .., "raw JSON event received from Lambda")` in
+/// `layers/api_response.rs`, headers such as `Authorization`, `Cookie` and `x-api-key`
+/// included) and a streamed response's headers (`trace!(?metadata_prelude)` in `requests.rs`,
+/// with `Set-Cookie`). Dropping the runtime's TRACE events as a whole, rather than one field,
+/// keeps them out when a new release renames the field or adds another such line. Decided once
+/// per callsite (its interest), so it costs nothing per event.
+fn is_runtime_payload(meta: &Metadata<'_>) -> bool {
+    *meta.level() == Level::TRACE && is_runtime_target(meta.target())
 }
 
 /// Whether `name` is one of [`RESERVED_KEYS`] (they are 5 to 20 bytes long, all starting with
@@ -321,7 +338,9 @@ where
                 }
             }
         };
-        if !data.is_root {
+        // `lambda_runtime`'s own spans (`Lambda runtime invoke` with `requestId`, `xrayTraceId`,
+        // `tenantId`; `worker` with `task_id`) repeat what the invocation's keys already say.
+        if !data.is_root && !is_runtime_target(meta.target()) {
             let traced = data.xid != 0;
             let mut w = FieldWriter {
                 out: &mut data.fields,
@@ -336,6 +355,9 @@ where
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(id) else { return };
+        if is_runtime_target(span.metadata().target()) {
+            return;
+        }
         let mut ext = span.extensions_mut();
         if let Some(data) = ext.get_mut::<SpanData>() {
             let traced = data.xid != 0;
@@ -352,6 +374,10 @@ where
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         let obs = &*self.inner;
         let level = *event.metadata().level();
+        if level == Level::TRACE && is_runtime_payload(event.metadata()) {
+            // Also when the layer is composed under a filter that let it through.
+            return;
+        }
         let leaf = ctx.event_span(event);
 
         if level == Level::ERROR && obs.xray.is_some() {

@@ -24,17 +24,37 @@
 //!   current on the polling thread for each poll (a thread-local the `Arc` is moved into and out
 //!   of), which is much cheaper than entering a `tracing` span; [`Invocation::span`] gives the
 //!   invocation's root span for synchronous code or for instrumenting a spawned task.
-//! * [`Invocation::metrics`] hands out a [`Metrics`] handle; [`Invocation::finish`] writes the
-//!   summary line, flushes EMF once and sends the subsegments.
+//! * [`Invocation::metrics`] hands out a [`Metrics`] handle; [`Invocation::handle`] an
+//!   [`InvocationHandle`] (one `Arc`) through which middleware sets the tenant or correlation id
+//!   late: they reach every later log line, the EMF properties and the X-Ray annotations.
+//!   [`current_metrics`] is the metrics of the invocation being polled on this thread.
+//! * [`Invocation::finish`] writes the summary line (with the error code of
+//!   [`Outcome::error`]), flushes EMF once and sends the subsegments.
+//! * [`Observability::flush`] waits for queued lines at exit and on SIGTERM.
 //!
 //! # Logs
 //!
 //! One JSON object per line. Level: `AWS_LAMBDA_LOG_LEVEL` (Lambda's own setting) wins, then
 //! the level set in code, then `POWERTOOLS_LOG_LEVEL` / `LOG_LEVEL`, then INFO. Debug sampling
 //! (`POWERTOOLS_LOGGER_SAMPLE_RATE`) is decided once per invocation. Fields named in
-//! [`DEFAULT_REDACTED_KEYS`] (or your list) are written as `"*****"`. Sinks are injectable
-//! ([`LineSink`]: [`StdoutSink`], [`NonBlockingSink`], [`WriterSink`], [`CaptureSink`]); a
-//! refused write is counted in [`Stats`], never a panic or an error in the handler.
+//! [`DEFAULT_REDACTED_KEYS`] (or your list, plus [`ALWAYS_REDACTED_KEYS`] in any case) are
+//! written as `"*****"`. The Lambda runtime crates' TRACE events are never written: at TRACE
+//! `lambda_runtime` logs the raw event, credentials included. Fields of `lambda_runtime`'s own
+//! spans (`requestId`, `xrayTraceId`, ...) are left out: the invocation's keys say the same.
+//! Sinks are injectable ([`LineSink`]: [`StdoutSink`], [`NonBlockingSink`], [`WriterSink`],
+//! [`CaptureSink`]); a refused write is counted in [`Stats`], never a panic or an error in the
+//! handler.
+//!
+//! # Log delivery
+//!
+//! On Lambda (`AWS_LAMBDA_RUNTIME_API` set) lines are written synchronously, so that an
+//! invocation's lines are out before its response is posted and the process frozen. Off Lambda
+//! (the local server) nobody may be reading stdout, so lines go through a bounded queue to a
+//! writer thread ([`NonBlockingSink`], [`LogDelivery::Queued`]): past its bounds (lines and
+//! bytes) a line is dropped and counted, and the writer notes the number dropped in one line
+//! ([`DROPPED_NOTICE`]) once it catches up. Queued line buffers are recycled, not allocated per
+//! line. [`Observability::from_env`] picks the mode; [`ObservabilityBuilder::log_delivery`]
+//! forces either.
 //! `AWS_LAMBDA_LOG_FORMAT` is not consulted: lines are always JSON, which is also what Lambda's
 //! JSON format expects from a function that logs JSON itself.
 //!
@@ -70,7 +90,7 @@
 //! Only when the invocation's own trace header says `Sampled=1` and a daemon address (or
 //! [`DatagramSink`]) is configured. The invocation becomes a subsegment named `## <route>`,
 //! parented to the Lambda segment of its header, with annotations `cold_start`, `service`,
-//! `tenant_id`, `route`; spans inside become nested subsegments (fields as metadata, annotation
+//! `tenant_id`, `correlation_id` (when given), `route`; spans inside become nested subsegments (fields as metadata, annotation
 //! keys as annotations, ERROR events as faults). One datagram per invocation when it fits in
 //! 64 KB, otherwise one per subsegment.
 //!
@@ -115,12 +135,14 @@
 
 mod config;
 mod emf;
+mod handle;
 mod ids;
 mod invocation;
 mod json;
 mod layer;
 mod log_line;
 mod metrics;
+mod non_blocking;
 mod observability;
 mod pool;
 mod redact;
@@ -131,17 +153,21 @@ mod trace_header;
 mod unit;
 mod xray;
 
-pub use config::{parse_level, ConfigError, ObservabilityBuilder, DEFAULT_CORRELATION_HEADER, DEFAULT_SERVICE};
-pub use invocation::{Invocation, InvocationMeta, Outcome, INVOCATION_SPAN, INVOCATION_TARGET};
+pub use config::{
+    parse_level, ConfigError, LogDelivery, ObservabilityBuilder, DEFAULT_CORRELATION_HEADER, DEFAULT_SERVICE,
+};
+pub use handle::InvocationHandle;
+pub use invocation::{current_metrics, Invocation, InvocationMeta, Outcome, INVOCATION_SPAN, INVOCATION_TARGET};
 pub use layer::{LevelGate, ObservabilityLayer};
 pub use log_line::RESERVED_KEYS;
 pub use metrics::{
     MetricError, Metrics, MAX_DIMENSIONS, MAX_DIMENSION_NAME_LEN, MAX_DIMENSION_VALUE_LEN, MAX_METRICS_PER_DOCUMENT,
     MAX_NAME_LEN, MAX_VALUES_PER_METRIC,
 };
+pub use non_blocking::{NonBlockingSink, QueueLimits, DROPPED_NOTICE};
 pub use observability::{InstallError, Observability};
-pub use redact::{DEFAULT_REDACTED_KEYS, REDACTED};
-pub use sink::{CaptureSink, DatagramSink, LineSink, NonBlockingSink, NullSink, StdoutSink, UdpSink, WriterSink};
+pub use redact::{ALWAYS_REDACTED_KEYS, DEFAULT_REDACTED_KEYS, REDACTED};
+pub use sink::{CaptureSink, DatagramSink, LineSink, NullSink, StdoutSink, UdpSink, WriterSink};
 pub use stats::Stats;
 pub use trace_header::{TraceHeader, TraceHeaderError};
 pub use tracing_core::LevelFilter;

@@ -78,13 +78,7 @@ pub(crate) fn write_head(line: &mut String, level: Level, message: &str, obs: &I
     time::write_rfc3339_cached(line, std::time::SystemTime::now());
     line.push('"');
     match inv {
-        Some(inv) => {
-            line.push_str(inv.log_fragment());
-            if let Some(t) = inv.tenant() {
-                json::write_key_plain(line, "tenant_id");
-                json::write_str(line, t);
-            }
-        }
+        Some(inv) => inv.write_log_keys(line),
         None => {
             line.push_str(&obs.process_fragment);
             line.push_str(&obs.function_fragment);

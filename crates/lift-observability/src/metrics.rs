@@ -426,9 +426,15 @@ impl Metrics {
         self.with(|s| s.dimension(name, value))
     }
 
-    /// Adds a property: a searchable, non-metric key of the EMF document.
+    /// Adds a property: a searchable, non-metric key of the EMF document. A key the log
+    /// redaction covers (`authorization`, `cookie`, ...) gets the value `"*****"`.
     pub fn property(&self, key: &str, value: impl Into<serde_json::Value>) -> Result<(), MetricError> {
-        let value = value.into();
+        let redacted = self.scope.as_ref().is_some_and(|s| s.obs.redactor.is_redacted(key));
+        let value = if redacted {
+            serde_json::Value::from(crate::REDACTED)
+        } else {
+            value.into()
+        };
         self.with(|s| s.property(key, &value))
     }
 }

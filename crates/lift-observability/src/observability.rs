@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use tracing_core::Subscriber;
 use tracing_subscriber::layer::{Layer, SubscriberExt};
@@ -9,7 +10,7 @@ use tracing_subscriber::registry::LookupSpan;
 
 use crate::config::Inner;
 use crate::layer::{LevelGate, ObservabilityLayer};
-use crate::{invocation, ConfigError, Invocation, InvocationMeta, ObservabilityBuilder, Stats};
+use crate::{invocation, ConfigError, Invocation, InvocationMeta, LogDelivery, ObservabilityBuilder, Stats};
 
 /// Observability for a whole process, shared by every invocation (`Clone` is an `Arc` clone).
 #[derive(Clone)]
@@ -107,6 +108,27 @@ impl Observability {
     /// Whether X-Ray subsegments can be sent (tracing on and a daemon or sink configured).
     pub fn tracing_enabled(&self) -> bool {
         self.inner.xray.is_some()
+    }
+
+    /// How lines reach the default stdout sink (chosen by [`Self::from_env`] from
+    /// `AWS_LAMBDA_RUNTIME_API`, or forced by [`ObservabilityBuilder::log_delivery`]).
+    pub fn log_delivery(&self) -> LogDelivery {
+        self.inner.delivery
+    }
+
+    /// Waits until every queued log line and EMF document is written, at most `timeout` in
+    /// all; `true` when nothing is left. Call it at exit and on SIGTERM: with
+    /// [`LogDelivery::Queued`] lines may still be in the queue. With synchronous sinks it
+    /// returns `true` at once. It never panics; a writer stuck on an output nobody reads makes
+    /// it return `false` after `timeout`.
+    pub fn flush(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let logs = self.inner.log_sink.flush(timeout);
+        if Arc::ptr_eq(&self.inner.log_sink, &self.inner.emf_sink) {
+            return logs;
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        self.inner.emf_sink.flush(left) && logs
     }
 
     /// Delivery counters: lines, documents and datagrams dropped or sent.

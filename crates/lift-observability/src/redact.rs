@@ -16,6 +16,18 @@ pub const DEFAULT_REDACTED_KEYS: &[&str] = &[
     "cvv",
     "x-api-key",
     "cookie",
+    "set-cookie",
+    "proxy-authorization",
+];
+
+/// Header names redacted whatever [`crate::ObservabilityBuilder::redact_keys`] says: their
+/// values are credentials wherever they appear as field names.
+pub const ALWAYS_REDACTED_KEYS: &[&str] = &[
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "set-cookie",
+    "x-api-key",
 ];
 
 /// A set of field names whose values are replaced by [`REDACTED`].
@@ -34,6 +46,25 @@ impl Redactor {
         S: AsRef<str>,
     {
         let keys: Box<[Box<str>]> = keys.into_iter().map(|k| k.as_ref().into()).collect();
+        Self::from_keys(keys)
+    }
+
+    /// [`Self::new`] plus [`ALWAYS_REDACTED_KEYS`]: the redactor of log fields.
+    pub(crate) fn with_headers<I, S>(keys: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let mut keys: Vec<Box<str>> = keys.into_iter().map(|k| k.as_ref().into()).collect();
+        for k in ALWAYS_REDACTED_KEYS {
+            if !keys.iter().any(|have| eq_key(have, k)) {
+                keys.push((*k).into());
+            }
+        }
+        Self::from_keys(keys.into())
+    }
+
+    fn from_keys(keys: Box<[Box<str>]>) -> Self {
         let lengths = keys.iter().fold(0u64, |m, k| m | length_bit(k.len()));
         Self { keys, lengths }
     }

@@ -3,8 +3,8 @@
 use std::fmt;
 use std::io::{self, Write};
 use std::net::{SocketAddr, UdpSocket};
-use std::sync::mpsc::{self, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 /// A destination for complete lines (log lines, EMF documents). Each call carries exactly one
 /// line, terminated by `\n`; implementations must write it whole or fail.
@@ -13,6 +13,13 @@ use std::sync::{Arc, Mutex};
 pub trait LineSink: Send + Sync + 'static {
     /// Writes one line (including its trailing newline).
     fn write_line(&self, line: &[u8]) -> io::Result<()>;
+
+    /// Waits until every line accepted so far is written, at most `timeout`; `true` when
+    /// nothing is left. Sinks that write synchronously have nothing to wait for (the default).
+    fn flush(&self, timeout: Duration) -> bool {
+        let _ = timeout;
+        true
+    }
 }
 
 /// A destination for X-Ray datagrams (header line + JSON document).
@@ -54,55 +61,6 @@ impl<W: Write + Send + 'static> LineSink for WriterSink<W> {
     fn write_line(&self, line: &[u8]) -> io::Result<()> {
         let mut w = self.0.lock().map_err(|_| io::Error::other("writer sink poisoned"))?;
         w.write_all(line)
-    }
-}
-
-/// Hands lines to a background thread over a bounded queue; when the queue is full (stdout
-/// blocked by a slow reader) the line is dropped and counted instead of stalling the invocation.
-pub struct NonBlockingSink {
-    tx: SyncSender<Vec<u8>>,
-}
-
-impl fmt::Debug for NonBlockingSink {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("NonBlockingSink")
-    }
-}
-
-impl NonBlockingSink {
-    /// Starts a writer thread feeding `inner`, with room for `capacity` queued lines.
-    pub fn new(inner: Arc<dyn LineSink>, capacity: usize) -> io::Result<Self> {
-        let (tx, rx) = mpsc::sync_channel::<Vec<u8>>(capacity.max(1));
-        std::thread::Builder::new()
-            .name("lift-obs-writer".into())
-            .spawn(move || {
-                while let Ok(line) = rx.recv() {
-                    // Errors here cannot reach a caller any more; the line is lost.
-                    let _ = inner.write_line(&line);
-                }
-            })?;
-        Ok(Self { tx })
-    }
-
-    /// A non-blocking stdout writer.
-    pub fn stdout(capacity: usize) -> io::Result<Self> {
-        Self::new(Arc::new(StdoutSink), capacity)
-    }
-}
-
-impl LineSink for NonBlockingSink {
-    fn write_line(&self, line: &[u8]) -> io::Result<()> {
-        match self.tx.try_send(line.to_vec()) {
-            Ok(()) => Ok(()),
-            Err(TrySendError::Full(_)) => Err(io::Error::new(
-                io::ErrorKind::WouldBlock,
-                "log queue full; line dropped",
-            )),
-            Err(TrySendError::Disconnected(_)) => Err(io::Error::new(
-                io::ErrorKind::BrokenPipe,
-                "log writer thread gone; line dropped",
-            )),
-        }
     }
 }
 
@@ -212,28 +170,5 @@ impl DatagramSink for UdpSink {
             return Err(io::Error::new(io::ErrorKind::WriteZero, "short UDP send"));
         }
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    struct Closed;
-    impl LineSink for Closed {
-        fn write_line(&self, _: &[u8]) -> io::Result<()> {
-            std::thread::sleep(std::time::Duration::from_millis(50));
-            Err(io::Error::new(io::ErrorKind::BrokenPipe, "closed"))
-        }
-    }
-
-    #[test]
-    fn non_blocking_sink_drops_when_full_instead_of_blocking() {
-        let sink = NonBlockingSink::new(Arc::new(Closed), 2).expect("thread");
-        let start = std::time::Instant::now();
-        let results: Vec<_> = (0..50).map(|_| sink.write_line(b"x\n")).collect();
-        assert!(start.elapsed() < std::time::Duration::from_millis(40));
-        let dropped = results.iter().filter(|r| r.is_err()).count();
-        assert!(dropped >= 45, "dropped {dropped}");
     }
 }

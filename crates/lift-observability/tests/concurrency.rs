@@ -102,6 +102,7 @@ fn concurrent_invocations_never_mix_keys_metrics_or_subsegments() {
     let lines = logs.json_lines().expect("every line is JSON");
     assert_eq!(lines.len(), N * 4);
     let mut per_req: HashMap<String, usize> = HashMap::new();
+    let (mut with_req, mut in_span) = (0, 0);
     for l in &lines {
         let req = l["function_request_id"].as_str().expect("request id").to_owned();
         let i: usize = req.trim_start_matches("req-").parse().expect("index");
@@ -112,12 +113,15 @@ fn concurrent_invocations_never_mix_keys_metrics_or_subsegments() {
         assert_eq!(l["cold_start"], i == 0);
         if l.get("req").is_some() {
             assert_eq!(l["req"], req.as_str(), "event field of another invocation: {l}");
+            with_req += 1;
         }
         if l["message"] == "in span" {
             assert_eq!(l["i"], i, "span field of another invocation: {l}");
+            in_span += 1;
         }
         *per_req.entry(req).or_default() += 1;
     }
+    assert_eq!((with_req, in_span), (N * 3, N), "the field checks above ran");
     assert_eq!(per_req.len(), N);
     assert!(per_req.values().all(|n| *n == 4));
 

@@ -494,14 +494,21 @@ fn nothing_is_sent_when_unsampled_without_header_or_without_daemon() {
             inv.finish(Outcome::default());
         }
     });
-    assert!(recv_all(&daemon, Duration::from_millis(200)).is_empty());
+    assert_eq!(obs.stats().xray_datagrams_sent, 0);
+    // Control: the same daemon does receive a sampled invocation, so the silence above is real.
+    let sampled = format!("Root={ROOT};Parent={PARENT};Sampled=1");
+    with(&obs, || {
+        obs.start(meta("r", Some(&sampled), false)).finish(Outcome::default())
+    });
+    let docs = recv_all(&daemon, Duration::from_millis(200));
+    assert_eq!(docs.len(), 1, "{docs:?}");
+    assert_eq!(docs[0]["trace_id"], ROOT);
     let no_daemon = Observability::builder()
         .logs(false)
         .metrics(false)
         .build()
         .expect("config");
     assert!(!no_daemon.tracing_enabled());
-    let sampled = format!("Root={ROOT};Parent={PARENT};Sampled=1");
     assert!(!no_daemon.start(meta("r", Some(&sampled), false)).xray_sampled());
 }
 
@@ -566,8 +573,9 @@ fn large_traces_are_split_into_datagrams_under_64k() {
             assert!(root_id.is_null() || d["parent_id"] == root_id);
         }
     }
-    if let Some(huge) = docs.iter().find(|d| d["name"] == "huge") {
-        assert!(huge.get("metadata").is_none());
+    match docs.iter().find(|d| d["name"] == "huge") {
+        Some(huge) => assert!(huge.get("metadata").is_none()),
+        None => assert!(drops.unwrap_or(0) > 0, "the huge span was neither received nor dropped"),
     }
     assert_eq!(obs.stats().xray_datagrams_dropped, 0);
 }
@@ -607,7 +615,7 @@ fn closed_sinks_are_counted_drops_not_panics() {
 }
 
 #[test]
-fn udp_to_a_closed_port_never_panics_or_blocks() {
+fn udp_to_a_closed_port_is_counted_never_a_panic() {
     let port = {
         let s = UdpSocket::bind("127.0.0.1:0").expect("bind");
         s.local_addr().expect("addr").port()
@@ -619,11 +627,10 @@ fn udp_to_a_closed_port_never_panics_or_blocks() {
         .build()
         .expect("config");
     let header = format!("Root={ROOT};Parent={PARENT};Sampled=1");
-    let t = std::time::Instant::now();
+    // The socket is non-blocking (`UdpSink::new`): every send returns, sent or refused.
     for _ in 0..50 {
         obs.start(meta("r", Some(&header), false)).finish(Outcome::default());
     }
-    assert!(t.elapsed() < Duration::from_secs(1));
     let s = obs.stats();
     assert_eq!(s.xray_datagrams_sent + s.xray_datagrams_dropped, 50);
 }
@@ -636,7 +643,7 @@ fn unresolvable_daemon_address_is_a_clear_config_error() {
         .expect_err("error");
     let msg = e.to_string();
     assert!(
-        msg.contains("AWS_XRAY_DAEMON_ADDRESS") && msg.contains("does not resolve"),
+        msg.starts_with("xray_daemon_address (set in code)") && msg.contains("does not resolve"),
         "{msg}"
     );
 }
@@ -655,8 +662,9 @@ fn install_sets_the_global_subscriber_once() {
     inv.span().in_scope(|| tracing::info!("global"));
     inv.finish(Outcome::default());
     let lines = logs.json_lines().expect("json");
+    assert_eq!(lines.len(), 2, "{lines:?}");
     assert_eq!(lines[0]["function_request_id"], "req-g");
-    let _: Value = lines[1].clone();
+    assert_eq!(lines[1]["message"], "request completed");
 }
 
 #[test]
