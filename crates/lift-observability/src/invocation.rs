@@ -337,6 +337,14 @@ pub fn current_metrics() -> Option<Metrics> {
         .flatten()
 }
 
+/// Whether this thread is polling an observed invocation right now (a panic hook uses it to
+/// leave a panic to the invocation's own boundary).
+pub fn in_invocation() -> bool {
+    CURRENT
+        .try_with(|c| c.try_borrow().map(|c| c.is_some()).unwrap_or(true))
+        .unwrap_or(false)
+}
+
 /// Puts an invocation in [`CURRENT`] for one poll and puts the previous one back on drop (also
 /// when the poll panics). The `Arc` is moved in and out, never cloned.
 struct Entered<'a> {

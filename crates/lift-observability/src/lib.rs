@@ -157,7 +157,9 @@ pub use config::{
     parse_level, ConfigError, LogDelivery, ObservabilityBuilder, DEFAULT_CORRELATION_HEADER, DEFAULT_SERVICE,
 };
 pub use handle::InvocationHandle;
-pub use invocation::{current_metrics, Invocation, InvocationMeta, Outcome, INVOCATION_SPAN, INVOCATION_TARGET};
+pub use invocation::{
+    current_metrics, in_invocation, Invocation, InvocationMeta, Outcome, INVOCATION_SPAN, INVOCATION_TARGET,
+};
 pub use layer::{LevelGate, ObservabilityLayer};
 pub use log_line::RESERVED_KEYS;
 pub use metrics::{

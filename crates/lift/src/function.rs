@@ -48,6 +48,10 @@ impl std::fmt::Debug for Lift {
     }
 }
 
+/// How long `run` waits at exit for queued log lines to be written.
+#[cfg(feature = "observability")]
+const FLUSH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// An event after detection (and, for HTTP, decoding).
 // Built and moved once per invocation; boxing the HTTP variant would only add an allocation.
 #[allow(clippy::large_enum_variant)]
@@ -294,8 +298,9 @@ impl Lift {
     fn flush(&self) {
         #[cfg(feature = "observability")]
         if let Some(obs) = &self.inner.observability {
-            // MERGE: obs.flush(FLUSH_TIMEOUT)
-            let _ = obs;
+            if !obs.flush(FLUSH_TIMEOUT) {
+                tracing::warn!("log lines still queued at exit could not all be written");
+            }
         }
     }
 }

@@ -25,16 +25,20 @@ mod enabled {
     /// The context's handle on its invocation's observability state: metrics, and a tenant or
     /// correlation id learnt after the start. One `Arc` clone.
     #[derive(Clone, Debug)]
-    pub(crate) struct ObsHandle(lift_observability::Metrics); // MERGE: InvocationHandle
+    pub(crate) struct ObsHandle(lift_observability::InvocationHandle);
 
     impl ObsHandle {
         pub(crate) fn metrics(&self) -> lift_observability::Metrics {
-            self.0.clone()
+            self.0.metrics()
         }
 
-        pub(crate) fn set_tenant(&self, _tenant: &str) {} // MERGE
+        pub(crate) fn set_tenant(&self, tenant: &str) {
+            self.0.set_tenant(tenant);
+        }
 
-        pub(crate) fn set_correlation_id(&self, _id: &str) {} // MERGE
+        pub(crate) fn set_correlation_id(&self, id: &str) {
+            self.0.set_correlation_id(id);
+        }
     }
 
     /// One invocation's observability scope.
@@ -52,7 +56,7 @@ mod enabled {
                 correlation_id: ctx.correlation_id(),
                 tenant_id: ctx.tenant(),
             });
-            ctx.attach_obs(ObsHandle(inv.metrics())); // MERGE: inv.handle()
+            ctx.attach_obs(ObsHandle(inv.handle()));
             Some(Self(inv))
         }
 
@@ -62,11 +66,7 @@ mod enabled {
             &self,
             fut: F,
         ) -> impl std::future::Future<Output = F::Output> {
-            let fut = self.0.instrument(fut);
-            // MERGE: replaced by lift_observability::current_metrics().
-            #[cfg(feature = "resilience")]
-            let fut = crate::resilience::INVOCATION_METRICS.scope(self.0.metrics(), fut);
-            fut
+            self.0.instrument(fut)
         }
 
         pub(crate) fn finish(self, end: Ending<'_>) {

@@ -61,7 +61,7 @@ pub fn install_hook() {
 fn in_observed_invocation() -> bool {
     #[cfg(feature = "observability")]
     {
-        false // MERGE: lift_observability::current_metrics().is_some()
+        lift_observability::in_invocation()
     }
     #[cfg(not(feature = "observability"))]
     {

@@ -168,3 +168,91 @@ async fn state_reaches_http_and_record_handlers_without_copies() {
         "no Rust type in the body: {out}"
     );
 }
+
+#[test]
+fn a_tenant_and_correlation_id_set_through_the_context_reach_logs_emf_and_xray() {
+    let (logs, emf, xray) = (CaptureSink::new(), CaptureSink::new(), CaptureSink::new());
+    let obs = Observability::builder()
+        .service("svc")
+        .log_sink(logs.clone())
+        .emf_sink(emf.clone())
+        .xray_sink(xray.clone())
+        .build()
+        .unwrap();
+    let dispatch = tracing::Dispatch::new(obs.subscriber());
+    let _guard = tracing::dispatcher::set_default(&dispatch);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let lift = App::new()
+        .route(
+            "/who",
+            get(|ctx: Context| async move {
+                tracing::info!("before");
+                ctx.set_tenant("acme").unwrap();
+                ctx.set_correlation_id("corr-42").unwrap();
+                tracing::info!("after");
+                ctx.metrics().count("Seen", 1).unwrap();
+                "ok"
+            }),
+        )
+        .observability(obs)
+        .build();
+    let out = rt.block_on(TestClient::new(lift).invoke_json(events::apigw_v2("GET", "/who").build()));
+    assert_eq!(out["statusCode"], 200, "{out}");
+    let lines = logs.json_lines().unwrap();
+    let before = lines.iter().find(|l| l["message"] == "before").unwrap();
+    let after = lines.iter().find(|l| l["message"] == "after").unwrap();
+    assert!(before.get("tenant_id").is_none(), "{before}");
+    assert_eq!(after["tenant_id"], "acme", "{after}");
+    assert_eq!(after["correlation_id"], "corr-42", "{after}");
+    let summary = lines.iter().find(|l| l.get("status").is_some()).unwrap();
+    assert_eq!(summary["tenant_id"], "acme", "{summary}");
+    let doc = emf
+        .json_lines()
+        .unwrap()
+        .into_iter()
+        .find(|d| d.get("Seen").is_some())
+        .unwrap();
+    assert_eq!(doc["tenant_id"], "acme", "{doc}");
+    let datagrams = xray.lines().join("\n");
+    assert!(datagrams.contains(r#""tenant_id":"acme""#), "{datagrams}");
+}
+
+#[test]
+fn a_failed_requests_error_code_reaches_the_summary_on_the_lambda_path() {
+    let logs = CaptureSink::new();
+    let emf = CaptureSink::new();
+    let obs = Observability::builder()
+        .service("svc")
+        .log_sink(logs.clone())
+        .emf_sink(emf.clone())
+        .build()
+        .unwrap();
+    let dispatch = tracing::Dispatch::new(obs.subscriber());
+    let _guard = tracing::dispatcher::set_default(&dispatch);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let lift = App::new()
+        .route(
+            "/down",
+            get(|| async { Err::<&str, _>(Error::new(http::StatusCode::BAD_GATEWAY, "upstream_down", "upstream")) }),
+        )
+        .observability(obs)
+        .build();
+    let out = rt.block_on(TestClient::new(lift).invoke_json(events::apigw_v2("GET", "/down").build()));
+    assert_eq!(out["statusCode"], 502);
+    let lines = logs.json_lines().unwrap();
+    let summary = lines.iter().find(|l| l.get("status").is_some()).unwrap();
+    assert_eq!(summary["error"], "upstream_down", "{summary}");
+    let doc = emf
+        .json_lines()
+        .unwrap()
+        .into_iter()
+        .find(|d| d.get("Errors").is_some())
+        .unwrap();
+    assert_eq!(doc["error"], "upstream_down", "{doc}");
+}

@@ -110,12 +110,13 @@ fn error_code(body: &str) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_piped_stdout_that_nobody_reads_never_stalls_the_server() {
     let mut server = Server::start(&[("POWERTOOLS_LOG_LEVEL", "DEBUG")], Stdio::piped(), Stdio::null()).await;
-    // Nobody reads stdout: a pipe holds 64 KiB, about a hundred requests' lines. Far more
-    // requests than that must all be answered.
+    // Nobody reads stdout: a pipe holds 64 KiB, about a hundred requests' lines, and Lift's
+    // queue 8,192 lines. Far more requests than both must all be answered.
     let stdout = server.child.stdout.take().unwrap();
-    for i in 0..1500 {
+    for i in 0..4000 {
         let (status, body) = server.get(&format!("/hello/n{i}")).await;
-        assert_eq!(status, 200, "request {i}: {body}");
+        // 429 once the default stack's 1000/s limit is reached: an answer all the same.
+        assert!(status == 200 || status == 429, "request {i}: {status} {body}");
     }
     // Now read it: the lines queued and the notice of those dropped come out, and SIGTERM
     // flushes what is queued before the process exits.

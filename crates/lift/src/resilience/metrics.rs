@@ -2,11 +2,6 @@
 
 use lift_resilience::{ResilienceEvent, ResilienceListener};
 
-tokio::task_local! {
-    /// The metrics of the invocation whose future is being polled.
-    pub(crate) static INVOCATION_METRICS: lift_observability::Metrics;
-}
-
 /// Counts resilience events in the current invocation's EMF document: `CircuitBreakerTransitions`,
 /// `CircuitBreakerRejections`, `BulkheadRejections`, `LoadShed`, `Retries`, `RetriesAbandoned`,
 /// `Timeouts`, `RateLimited`, and the adaptive limit as `ConcurrencyLimit`. Outside an observed
@@ -17,7 +12,11 @@ pub struct MetricsListener;
 
 impl ResilienceListener for MetricsListener {
     fn on_event(&self, event: &ResilienceEvent<'_>) {
-        let _ = INVOCATION_METRICS.try_with(|m| {
+        // The invocation being polled on this thread: the one mechanism that finds it.
+        let Some(m) = lift_observability::current_metrics() else {
+            return;
+        };
+        {
             let counted = match event {
                 ResilienceEvent::BreakerTransition { .. } => "CircuitBreakerTransitions",
                 ResilienceEvent::BreakerRejected { .. } => "CircuitBreakerRejections",
@@ -35,6 +34,6 @@ impl ResilienceListener for MetricsListener {
                 _ => return,
             };
             let _ = m.count(counted, 1);
-        });
+        }
     }
 }

@@ -33,8 +33,6 @@ pub use lift_resilience::*;
 pub use handle_rejections::{HandleRejections, HandleRejectionsFuture, HandleRejectionsLayer};
 #[cfg(feature = "observability")]
 pub use metrics::MetricsListener;
-#[cfg(feature = "observability")]
-pub(crate) use metrics::INVOCATION_METRICS;
 pub use record::{record_layer, HandlerFuture, HandlerService, Layered, RecordCall};
 pub use rejection::{error_response, error_to_lift, rejection_error};
 pub use stack::{default_stack, default_stack_with_listener, route_key, DefaultStack, RouteKey, RouteKeyFn};
