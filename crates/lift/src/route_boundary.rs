@@ -42,6 +42,10 @@ pub(crate) fn panic_response(payload: Box<dyn std::any::Any + Send>) -> Response
         .into_response()
 }
 
+fn polled_after_completion() -> Response {
+    Error::internal("polled after completion").into_response()
+}
+
 impl<S> Service<http::Request<Body>> for RouteBoundary<S>
 where
     S: Service<http::Request<Body>, Response = Response>,
@@ -79,6 +83,7 @@ pin_project_lite::pin_project! {
     enum State<F> {
         Running { #[pin] inner: F },
         Panicked { response: Option<Response> },
+        Done,
     }
 }
 
@@ -89,17 +94,19 @@ where
     type Output = Result<Response, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let mut res = match this.state.project() {
+        let mut this = self.project();
+        let mut res = match this.state.as_mut().project() {
             StateProj::Running { inner } => match catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
                 Ok(poll) => ready!(poll),
                 Err(payload) => Ok(panic_response(payload)),
             },
-            // Polled after completion: an internal error, never a hang or a panic.
-            StateProj::Panicked { response } => Ok(response
-                .take()
-                .unwrap_or_else(|| Error::internal("polled after completion").into_response())),
+            StateProj::Panicked { response } => Ok(response.take().unwrap_or_else(polled_after_completion)),
+            // Polled after completion: an internal error, never a hang or a panic (the rule
+            // every future of lift-resilience follows too).
+            StateProj::Done => Ok(polled_after_completion()),
         };
+        // The inner future is dropped as soon as it is done.
+        this.state.set(State::Done);
         if let (Ok(res), Some(route)) = (&mut res, this.route.take()) {
             res.extensions_mut().insert(route);
         }
@@ -125,6 +132,25 @@ mod tests {
         assert_eq!(res.status(), 500);
         let report = res.extensions().get::<crate::error::ErrorReport>();
         assert_eq!(report.map(|r| r.0.code()), Some(code::PANIC));
+    }
+
+    #[tokio::test]
+    async fn polled_after_completion_it_answers_500_instead_of_hanging() {
+        let svc = RouteBoundaryLayer.layer(tower::service_fn(|_req: http::Request<Body>| async {
+            Ok::<Response, std::convert::Infallible>(Response::new(Body::empty()))
+        }));
+        let mut svc = svc;
+        let mut fut = std::pin::pin!(svc.call(http::Request::new(Body::empty())));
+        let waker = futures_util::task::noop_waker();
+        let mut cx = TaskContext::from_waker(&waker);
+        match fut.as_mut().poll(&mut cx) {
+            Poll::Ready(Ok(res)) => assert_eq!(res.status(), 200),
+            other => panic!("first poll: {:?}", other.map(|r| r.map(|r| r.status()))),
+        }
+        match fut.as_mut().poll(&mut cx) {
+            Poll::Ready(Ok(res)) => assert_eq!(res.status(), 500),
+            other => panic!("second poll: {:?}", other.map(|r| r.map(|r| r.status()))),
+        }
     }
 
     #[tokio::test]

@@ -216,3 +216,80 @@ async fn a_correlation_id_that_could_forge_logs_is_replaced_not_echoed() {
         .to_owned();
     assert_eq!(echoed, request_id, "replaced by the request id");
 }
+
+/// Reads until the peer closes (or `limit` passes); what was read.
+async fn read_until_closed(mut s: TcpStream, limit: Duration) -> Option<Vec<u8>> {
+    let mut buf = Vec::new();
+    match tokio::time::timeout(limit, s.read_to_end(&mut buf)).await {
+        Ok(_) => Some(buf),
+        Err(_) => None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stalled_uploads_and_idle_connections_neither_block_routes_nor_stay_open() {
+    let server = Server::start(
+        &[("LIFT_HEADER_TIMEOUT_SECS", "1"), ("LIFT_BODY_TIMEOUT_SECS", "1")],
+        Stdio::null(),
+        Stdio::null(),
+    )
+    .await;
+    // 20 uploads that announce 1000 bytes, send 10 and stall.
+    let mut stalled = Vec::new();
+    for _ in 0..20 {
+        let mut s = server.connect().await;
+        s.write_all(
+            b"POST /orders HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"item\":\"",
+        )
+        .await
+        .unwrap();
+        stalled.push(s);
+    }
+    // 500 connections that never send a byte, and 20 that trickle half a header.
+    let mut idle = Vec::new();
+    for _ in 0..500 {
+        idle.push(server.connect().await);
+    }
+    for _ in 0..20 {
+        let mut s = server.connect().await;
+        s.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+        idle.push(s);
+    }
+    // Meanwhile every route answers at once, and /orders' breaker stays closed.
+    for i in 0..20 {
+        let (status, body) = server.get(&format!("/hello/u{i}")).await;
+        assert_eq!(status, 200, "{body}");
+        let (status, body) = server.post_json("/orders", r#"{"item":"book","quantity":1}"#).await;
+        assert_eq!(status, 201, "{body}");
+    }
+    // Each stalled upload gets 408 JSON once its body timeout passes.
+    for s in stalled {
+        let buf = read_until_closed(s, Duration::from_secs(5))
+            .await
+            .expect("answered and closed");
+        let (status, body) = parse_response(&buf);
+        assert_eq!(status, 408, "{body}");
+        assert_eq!(error_code(&body), "request_timeout");
+    }
+    // Idle and slowloris connections are closed by the server.
+    let closed = futures_closed(idle).await;
+    assert_eq!(closed, 520, "every idle or half-sent connection is closed within 5 s");
+    let (status, _) = server.post_json("/orders", r#"{"item":"pen","quantity":3}"#).await;
+    assert_eq!(status, 201, "still serving, breaker closed");
+    assert!(server.terminate().await.success());
+}
+
+/// How many of `conns` the server closes within 5 s.
+async fn futures_closed(conns: Vec<TcpStream>) -> usize {
+    let tasks: Vec<_> = conns
+        .into_iter()
+        .map(|s| tokio::spawn(read_until_closed(s, Duration::from_secs(5))))
+        .collect();
+    let mut closed = 0;
+    for t in tasks {
+        if t.await.unwrap().is_some() {
+            closed += 1;
+        }
+    }
+    closed
+}
