@@ -16,6 +16,41 @@ fn body(out: &Value) -> Value {
     serde_json::from_str(out["body"].as_str().unwrap_or("null")).unwrap_or(Value::Null)
 }
 
+/// Observability into capture sinks, its subscriber set on this thread, and a runtime on this
+/// thread to run invocations in.
+struct Observed {
+    logs: CaptureSink,
+    emf: CaptureSink,
+    xray: CaptureSink,
+    obs: Observability,
+    rt: tokio::runtime::Runtime,
+    _guard: tracing::dispatcher::DefaultGuard,
+}
+
+fn observed() -> Observed {
+    let (logs, emf, xray) = (CaptureSink::new(), CaptureSink::new(), CaptureSink::new());
+    let obs = Observability::builder()
+        .service("svc")
+        .log_sink(logs.clone())
+        .emf_sink(emf.clone())
+        .xray_sink(xray.clone())
+        .build()
+        .unwrap();
+    let guard = tracing::dispatcher::set_default(&tracing::Dispatch::new(obs.subscriber()));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    Observed {
+        logs,
+        emf,
+        xray,
+        obs,
+        rt,
+        _guard: guard,
+    }
+}
+
 fn one_per_second() -> ResilienceStack<
     rate_limit::RateLimitLayer<lift::resilience::Global, rate_limit::LocalStore<()>>,
     tower::layer::util::Identity,
@@ -101,19 +136,9 @@ async fn handler_panics_count_as_failures_for_the_routes_circuit_breaker() {
 
 #[test]
 fn a_panic_is_logged_as_one_line_with_code_route_and_request_id() {
-    let logs = CaptureSink::new();
-    let obs = Observability::builder()
-        .service("svc")
-        .log_sink(logs.clone())
-        .emf_sink(CaptureSink::new())
-        .build()
-        .unwrap();
-    let dispatch = tracing::Dispatch::new(obs.subscriber());
-    let _guard = tracing::dispatcher::set_default(&dispatch);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let Observed {
+        logs, obs, rt, _guard, ..
+    } = observed();
     let lift = App::new()
         .route("/boom", get(|| async { panic!("secret detail in a panic") as &str }))
         .observability(obs)
@@ -171,20 +196,14 @@ async fn state_reaches_http_and_record_handlers_without_copies() {
 
 #[test]
 fn a_tenant_and_correlation_id_set_through_the_context_reach_logs_emf_and_xray() {
-    let (logs, emf, xray) = (CaptureSink::new(), CaptureSink::new(), CaptureSink::new());
-    let obs = Observability::builder()
-        .service("svc")
-        .log_sink(logs.clone())
-        .emf_sink(emf.clone())
-        .xray_sink(xray.clone())
-        .build()
-        .unwrap();
-    let dispatch = tracing::Dispatch::new(obs.subscriber());
-    let _guard = tracing::dispatcher::set_default(&dispatch);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let Observed {
+        logs,
+        emf,
+        xray,
+        obs,
+        rt,
+        _guard,
+    } = observed();
     let lift = App::new()
         .route(
             "/who",
@@ -222,20 +241,14 @@ fn a_tenant_and_correlation_id_set_through_the_context_reach_logs_emf_and_xray()
 
 #[test]
 fn a_failed_requests_error_code_reaches_the_summary_on_the_lambda_path() {
-    let logs = CaptureSink::new();
-    let emf = CaptureSink::new();
-    let obs = Observability::builder()
-        .service("svc")
-        .log_sink(logs.clone())
-        .emf_sink(emf.clone())
-        .build()
-        .unwrap();
-    let dispatch = tracing::Dispatch::new(obs.subscriber());
-    let _guard = tracing::dispatcher::set_default(&dispatch);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let Observed {
+        logs,
+        emf,
+        obs,
+        rt,
+        _guard,
+        ..
+    } = observed();
     let lift = App::new()
         .route(
             "/down",

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::pattern::arn_resource;
-use super::{guarded, log_failure, no_route, EventRoutes, FifoMode};
+use super::{guarded, log_failure, no_route, Erased, EventRoutes, FifoMode, Glob};
 use crate::context::Context;
 use crate::error::{code, Error};
 use crate::output::{Inner, Output};
@@ -148,6 +148,8 @@ fn non_empty(id: Option<String>) -> Option<String> {
 struct SqsEntry {
     id: Option<String>,
     group: Option<String>,
+    /// Whether the record's queue is a FIFO queue, when its ARN could be read.
+    fifo: Option<bool>,
     record: Result<SqsMessage, Error>,
 }
 
@@ -156,17 +158,16 @@ fn sqs_entry(raw: &RawValue) -> SqsEntry {
         Ok(m) => SqsEntry {
             id: non_empty(m.message_id.clone()),
             group: m.attributes.get("MessageGroupId").cloned(),
+            fifo: m.event_source_arn.as_deref().map(is_fifo_arn),
             record: Ok(m),
         },
         Err((id, err)) => {
-            // FIFO ordering still needs the record's group: read it leniently.
-            let group = serde_json::from_str::<SqsProbe>(raw.get())
-                .ok()
-                .and_then(|p| p.attributes)
-                .and_then(|a| a.group);
+            // FIFO ordering still needs the record's queue and group: read them leniently.
+            let probe = serde_json::from_str::<SqsProbe>(raw.get()).ok();
             SqsEntry {
                 id,
-                group,
+                fifo: probe.as_ref().and_then(|p| p.arn.as_deref()).map(is_fifo_arn),
+                group: probe.and_then(|p| p.attributes).and_then(|a| a.group),
                 record: Err(err),
             }
         }
@@ -177,23 +178,20 @@ fn is_fifo_arn(arn: &str) -> bool {
     arn.ends_with(".fifo")
 }
 
-fn sqs_arn(raw: &RawValue) -> Option<String> {
-    serde_json::from_str::<SqsProbe>(raw.get()).ok().and_then(|p| p.arn)
-}
-
 impl EventRoutes {
     pub(crate) async fn sqs(&self, ctx: &Context, json: &str) -> Result<Output, Error> {
-        let raws = split(json)?;
-        // A batch comes from one queue: its first record that names it says whether it is FIFO.
-        let fifo = raws
-            .iter()
-            .find_map(|r| sqs_arn(r))
-            .is_some_and(|arn| is_fifo_arn(&arn));
         let mut failures = Failures::default();
         let mut stopped = false;
         let mut failed_groups: Vec<String> = Vec::new();
-        for raw in raws {
+        // A batch comes from one queue: the first record that names it says whether it is
+        // FIFO (a record that names no queue has no route and fails anyway).
+        let mut fifo_queue: Option<bool> = None;
+        for raw in split(json)? {
             let entry = sqs_entry(raw);
+            if fifo_queue.is_none() {
+                fifo_queue = entry.fifo;
+            }
+            let fifo = fifo_queue.unwrap_or(false);
             let skip = fifo
                 && (stopped
                     || (self.fifo_mode == FifoMode::SkipGroup
@@ -231,48 +229,47 @@ impl EventRoutes {
     }
 
     pub(crate) async fn kinesis(&self, ctx: &Context, json: &str) -> Result<Output, Error> {
-        let mut failures = Failures::default();
-        for raw in split(json)? {
-            let (id, result) = match decode::<KinesisEventRecord, KinesisProbe>(raw) {
-                Ok(rec) => {
-                    let id = non_empty(Some(rec.kinesis.sequence_number.clone()));
-                    let arn = rec.event_source_arn.clone().unwrap_or_default();
-                    let stream = arn_resource(&arn);
-                    let result = match self.kinesis.iter().find(|(g, _)| g.matches_resource(stream, &arn)) {
-                        Some((_, h)) => guarded(h(ctx.clone(), rec)).await,
-                        None => Err(no_route(format!("no route for Kinesis stream `{stream}`"))),
-                    };
-                    (id, result)
-                }
-                Err((id, err)) => (id, Err(err)),
-            };
-            if let Err(err) = result {
-                failures.add("kinesis", id, &err);
-            }
-        }
-        failures.finish()
+        let id = |r: &KinesisEventRecord| Some(r.kinesis.sequence_number.clone());
+        let arn = |r: &KinesisEventRecord| r.event_source_arn.clone();
+        per_record::<_, KinesisProbe>(ctx, json, "kinesis", "Kinesis stream", &self.kinesis, id, arn).await
     }
 
     pub(crate) async fn dynamodb(&self, ctx: &Context, json: &str) -> Result<Output, Error> {
-        let mut failures = Failures::default();
-        for raw in split(json)? {
-            let (id, result) = match decode::<DynamoDbRecord, DynamoDbProbe>(raw) {
-                Ok(rec) => {
-                    let id = non_empty(rec.change.sequence_number.clone());
-                    let arn = rec.event_source_arn.clone().unwrap_or_default();
-                    let table = arn_resource(&arn);
-                    let result = match self.dynamodb.iter().find(|(g, _)| g.matches_resource(table, &arn)) {
-                        Some((_, h)) => guarded(h(ctx.clone(), rec)).await,
-                        None => Err(no_route(format!("no route for DynamoDB table `{table}`"))),
-                    };
-                    (id, result)
-                }
-                Err((id, err)) => (id, Err(err)),
-            };
-            if let Err(err) = result {
-                failures.add("dynamodb", id, &err);
-            }
-        }
-        failures.finish()
+        let id = |r: &DynamoDbRecord| r.change.sequence_number.clone();
+        let arn = |r: &DynamoDbRecord| r.event_source_arn.clone();
+        per_record::<_, DynamoDbProbe>(ctx, json, "dynamodb", "DynamoDB table", &self.dynamodb, id, arn).await
     }
+}
+
+/// The loop of an unordered batch source (Kinesis, DynamoDB Streams): each record decoded on
+/// its own, served by the first route whose pattern matches its source, failures by id.
+async fn per_record<R: DeserializeOwned, P: Probe>(
+    ctx: &Context,
+    json: &str,
+    source: &'static str,
+    what: &str,
+    routes: &[(Glob, Erased<R>)],
+    id_of: impl Fn(&R) -> Option<String>,
+    arn_of: impl Fn(&R) -> Option<String>,
+) -> Result<Output, Error> {
+    let mut failures = Failures::default();
+    for raw in split(json)? {
+        let (id, result) = match decode::<R, P>(raw) {
+            Ok(rec) => {
+                let id = non_empty(id_of(&rec));
+                let arn = arn_of(&rec).unwrap_or_default();
+                let name = arn_resource(&arn);
+                let result = match routes.iter().find(|(g, _)| g.matches_resource(name, &arn)) {
+                    Some((_, h)) => guarded(h(ctx.clone(), rec)).await,
+                    None => Err(no_route(format!("no route for {what} `{name}`"))),
+                };
+                (id, result)
+            }
+            Err((id, err)) => (id, Err(err)),
+        };
+        if let Err(err) = result {
+            failures.add(source, id, &err);
+        }
+    }
+    failures.finish()
 }
