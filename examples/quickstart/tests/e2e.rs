@@ -291,3 +291,45 @@ async fn a_bad_observability_setting_is_reported_as_a_config_error() {
     let run = start_with(&[("AWS_XRAY_DAEMON_ADDRESS", "not an address")], &[]).await;
     assert_config_error(run, "AWS_XRAY_DAEMON_ADDRESS");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_secret_reaches_stdout_even_at_trace_level() {
+    let server = RuntimeApiServer::start().await.unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_quickstart"))
+        .env("AWS_LAMBDA_RUNTIME_API", server.endpoint())
+        .env("AWS_LAMBDA_FUNCTION_NAME", "quickstart")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_LOG_LEVEL", "TRACE")
+        .env("RUST_BACKTRACE", "0")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let event = events::apigw_v2("POST", "/orders")
+        .header("authorization", "Bearer SECRET-TOKEN-1")
+        .header("cookie", "session=SECRET-COOKIE-2")
+        .header("x-api-key", "SECRET-KEY-3")
+        .json(&json!({"item": "book", "quantity": 1}))
+        .build()
+        .to_string();
+    let outcome = server.invoke(event).outcome(LIMIT).await;
+    assert_eq!(outcome.json().unwrap()["statusCode"], 201, "{outcome:?}");
+    let _ = child.start_kill();
+    let out = child.wait_with_output().await.unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let levels: Vec<Value> = text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    assert!(
+        levels.iter().any(|l| l["level"] == "TRACE" || l["level"] == "DEBUG"),
+        "the level really is TRACE: {text}"
+    );
+    for secret in ["SECRET-TOKEN-1", "SECRET-COOKIE-2", "SECRET-KEY-3"] {
+        assert!(!text.contains(secret), "{secret} reached the output:\n{text}");
+    }
+}
