@@ -1,11 +1,31 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace: unit, integration, end-to-end (the quick start under a
-# Runtime API test server), property tests and doc tests.
-set -euo pipefail
+# Runtime API test server and as a local server), property tests and doc tests. Ends with one
+# line totalling every run: `N passed, N failed`.
+set -uo pipefail
 cd "$(dirname "$0")/.."
 if ! cargo nextest --version >/dev/null 2>&1; then
-  cargo install cargo-nextest --locked
+  cargo install cargo-nextest --locked || exit 1
 fi
-cargo build --workspace --bins
-cargo nextest run --workspace --no-fail-fast
-cargo test --workspace --doc
+cargo build --workspace --bins || exit 1
+
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
+status=0
+cargo nextest run --workspace --no-fail-fast 2>&1 | tee "$logs/nextest" || status=1
+cargo test --workspace --doc 2>&1 | tee "$logs/doc" || status=1
+
+# nextest: "Summary [..] N tests run: P passed, F failed, ..." (no "failed" when none failed);
+# rustdoc: one "test result: ok. P passed; F failed; ..." per crate.
+summary=$(grep -E '^ *Summary ' "$logs/nextest" | tail -n 1)
+n_pass=$(grep -oE '[0-9]+ passed' <<<"$summary" | grep -oE '[0-9]+' || echo 0)
+n_fail=$(grep -oE '[0-9]+ failed' <<<"$summary" | grep -oE '[0-9]+' || echo 0)
+d_pass=$(grep -oE 'test result: [a-zA-Z]+\. [0-9]+ passed' "$logs/doc" | grep -oE '[0-9]+' | awk '{s+=$1} END {print s+0}')
+d_fail=$(grep -oE '[0-9]+ failed;' "$logs/doc" | grep -oE '[0-9]+' | awk '{s+=$1} END {print s+0}')
+passed=$(( ${n_pass:-0} + ${d_pass:-0} ))
+failed=$(( ${n_fail:-0} + ${d_fail:-0} ))
+if [ "$passed" -eq 0 ]; then
+  echo "no test ran"; status=1
+fi
+echo "$passed passed, $failed failed"
+exit "$status"
