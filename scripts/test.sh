@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace: unit, integration, end-to-end (the quick start under a
-# Runtime API test server and as a local server), property tests and doc tests. Ends with one
+# Runtime API test server and as a local server), property tests and doc tests, with moto and
+# dynalite running for every DynamoDB path. Ends with one
 # line totalling every run: `N passed, N failed`.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -10,7 +11,9 @@ fi
 cargo build --workspace --bins || exit 1
 
 logs=$(mktemp -d)
-trap 'rm -rf "$logs"' EXIT
+# shellcheck source=scripts/dynamodb-servers.sh
+source scripts/dynamodb-servers.sh || exit 1
+trap 'stop_dynamodb_servers; rm -rf "$logs"' EXIT
 status=0
 cargo nextest run --workspace --no-fail-fast 2>&1 | tee "$logs/nextest" || status=1
 cargo test --workspace --doc 2>&1 | tee "$logs/doc" || status=1

@@ -1,0 +1,9 @@
+//! DynamoDB backends for Lift's fleet state: distributed rate limits and shared circuit-breaker
+//! state, in one table (see [`FleetTable`] for its design and CloudFormation snippet).
+//!
+//! The client is passed in ([`FleetTable::new`]) or built from `aws_config`'s defaults
+//! ([`FleetTable::from_env`]), so `AWS_ENDPOINT_URL_DYNAMODB` points it at a local server.
+
+mod table;
+
+pub use table::{epoch_secs, hash_key, FleetTable, TableError, KEY_ATTRIBUTE, TTL_ATTRIBUTE};
