@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::Client;
 use lift_dynamodb::FleetTable;
 
 /// `(server name, endpoint)` for moto and dynalite.
-pub fn servers() -> Vec<(&'static str, String)> {
+pub(crate) fn servers() -> Vec<(&'static str, String)> {
     ["MOTO", "DYNALITE"]
         .iter()
         .map(|name| {
@@ -22,7 +22,7 @@ pub fn servers() -> Vec<(&'static str, String)> {
 }
 
 /// A client of its own (as each Lambda environment has) for `endpoint`.
-pub fn client(endpoint: &str) -> Client {
+pub(crate) fn client(endpoint: &str) -> Client {
     let config = aws_sdk_dynamodb::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .endpoint_url(endpoint)
@@ -33,7 +33,7 @@ pub fn client(endpoint: &str) -> Client {
 }
 
 /// A new, empty fleet table on `endpoint`, created and ACTIVE.
-pub async fn fresh_table(endpoint: &str) -> FleetTable {
+pub(crate) async fn fresh_table(endpoint: &str) -> FleetTable {
     let name = format!("lift-test-{}", fastrand::u64(..));
     let table = FleetTable::new(client(endpoint), name);
     table
