@@ -29,22 +29,23 @@ impl std::error::Error for ConfigError {}
 ///
 /// ```no_run
 /// fn main() -> std::process::ExitCode {
-///     lift::main(|| {
+///     lift::main(|| async {
 ///         let observability = lift::observability::Observability::from_env()?;
 ///         Ok(lift::App::new().observability(observability))
 ///     })
 /// }
 /// ```
 ///
-/// `build` runs inside the tokio runtime and is the init phase: any error it returns is a
-/// configuration error. That error, and one from the start of [`App::run`] (a bad `PORT`,
+/// `build` runs inside the tokio runtime (so it can await: load SDK configuration, check a
+/// table) and is the init phase: any error it returns is a configuration error. That error, and one from the start of [`App::run`] (a bad `PORT`,
 /// missing Lambda variables), is printed as one JSON line on stdout with `errorType`
 /// `Lift.config`, posted to the Runtime API's init error endpoint when running on Lambda, and
 /// the process exits with a failure code. A later failure of the loop is reported as
 /// `Lift.runtime`.
-pub fn main<F>(build: F) -> ExitCode
+pub fn main<F, Fut>(build: F) -> ExitCode
 where
-    F: FnOnce() -> Result<App, BoxError>,
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<App, BoxError>>,
 {
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
@@ -54,7 +55,7 @@ where
         }
     };
     runtime.block_on(async move {
-        let app = match build() {
+        let app = match build().await {
             Ok(app) => app,
             Err(e) => return report(CONFIG_ERROR_TYPE, &e.to_string()).await,
         };

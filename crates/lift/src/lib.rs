@@ -68,7 +68,7 @@ pub use crate::context::{AlreadySet, Context, Principal, MAX_CORRELATION_ID_LEN}
 pub use crate::edge::DEFAULT_CORRELATION_HEADER;
 pub use crate::error::{BoxError, Error};
 pub use crate::function::Lift;
-pub use crate::http::{validation_error, Json, Path, Query, RequestContext, ValidJson, WebSocket};
+pub use crate::http::{validation_error, ClientIp, Json, Path, PeerAddr, Query, RequestContext, ValidJson, WebSocket};
 pub use crate::init::{main, ConfigError, CONFIG_ERROR_TYPE, RUNTIME_ERROR_TYPE};
 pub use crate::output::Output;
 pub use crate::records::{
@@ -79,6 +79,9 @@ pub use crate::state::State;
 
 #[cfg(feature = "observability")]
 pub use lift_observability as observability;
+
+#[cfg(feature = "dynamodb")]
+pub use lift_dynamodb as dynamodb;
 
 /// Re-exports of the crates Lift builds on, so apps need not pin their versions.
 pub mod deps {

@@ -9,7 +9,7 @@
 use lift::observability::Observability;
 
 fn main() -> std::process::ExitCode {
-    lift::main(|| {
+    lift::main(|| async {
         let observability = Observability::from_env()?;
         Ok(quickstart::app().observability(observability))
     })

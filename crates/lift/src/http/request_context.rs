@@ -20,3 +20,16 @@ pub enum RequestContext {
     /// API Gateway WebSocket API.
     WebSocket(ApiGatewayWebsocketProxyRequestContext),
 }
+
+impl RequestContext {
+    /// The caller's IP address as API Gateway saw it (`identity.sourceIp`, `http.sourceIp`).
+    /// ALB puts it in `X-Forwarded-For` instead: see [`ClientIp`](crate::ClientIp).
+    pub fn source_ip(&self) -> Option<&str> {
+        match self {
+            RequestContext::ApiGatewayV1(c) => c.identity.source_ip.as_deref(),
+            RequestContext::ApiGatewayV2(c) => c.http.source_ip.as_deref(),
+            RequestContext::WebSocket(c) => c.identity.source_ip.as_deref(),
+            RequestContext::Alb(_) => None,
+        }
+    }
+}

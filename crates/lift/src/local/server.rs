@@ -48,9 +48,9 @@ pub(crate) async fn serve_router(
             permit = permits.clone().acquire_owned() => permit?,
             () = &mut shutdown => break,
         };
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(e) => {
                     // Out of file descriptors and the like: back off instead of spinning.
                     tracing::warn!(error = %e, "accept failed");
@@ -61,7 +61,10 @@ pub(crate) async fn serve_router(
             () = &mut shutdown => break,
         };
         let edge = edge.clone();
-        let service = hyper::service::service_fn(move |req| edge.clone().call(req));
+        let service = hyper::service::service_fn(move |mut req: http::Request<Incoming>| {
+            req.extensions_mut().insert(crate::http::PeerAddr(peer));
+            edge.clone().call(req)
+        });
         let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
         tokio::spawn(async move {
             if let Err(e) = conn.await {

@@ -1,0 +1,68 @@
+//! The quick start's settings from the environment: the fleet table and the quota.
+
+use std::time::Duration;
+
+use lift::dynamodb::FleetTable;
+use lift::{BoxError, ConfigError};
+
+/// What the quick start reads at start.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// `LIFT_TABLE`: the fleet table; `None` keeps every limit and breaker in process.
+    pub table: Option<FleetTable>,
+    /// `QUICKSTART_QUOTA_PER_MINUTE` (default 20): `/quota` calls per minute per client.
+    pub quota_per_minute: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            table: None,
+            quota_per_minute: DEFAULT_QUOTA_PER_MINUTE,
+        }
+    }
+}
+
+/// `/quota`'s default limit.
+pub const DEFAULT_QUOTA_PER_MINUTE: u32 = 20;
+
+impl Settings {
+    /// Reads `LIFT_TABLE`, `LIFT_CREATE_TABLE` and `QUICKSTART_QUOTA_PER_MINUTE`. With a table,
+    /// the SDK client comes from `aws_config`'s defaults (`AWS_ENDPOINT_URL_DYNAMODB` points it
+    /// at a local server); the table is created when `LIFT_CREATE_TABLE=true` and missing, and
+    /// checked either way, so a missing table or a wrong key schema fails the start.
+    pub async fn from_env() -> Result<Self, BoxError> {
+        let quota_per_minute = match std::env::var("QUICKSTART_QUOTA_PER_MINUTE") {
+            Ok(v) => v.trim().parse::<u32>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                ConfigError(format!(
+                    "QUICKSTART_QUOTA_PER_MINUTE={v:?} is not a positive whole number"
+                ))
+            })?,
+            Err(_) => DEFAULT_QUOTA_PER_MINUTE,
+        };
+        let table = match std::env::var("LIFT_TABLE").ok().filter(|t| !t.is_empty()) {
+            None => None,
+            Some(name) => {
+                let table = FleetTable::from_env(name).await;
+                let create = match std::env::var("LIFT_CREATE_TABLE").as_deref() {
+                    Ok("true") | Ok("1") => true,
+                    Ok("false") | Ok("0") | Ok("") | Err(_) => false,
+                    Ok(other) => {
+                        return Err(ConfigError(format!("LIFT_CREATE_TABLE={other:?} is not true or false")).into())
+                    }
+                };
+                let ready = if create {
+                    table.create_if_missing(Duration::from_secs(30)).await
+                } else {
+                    table.verify().await
+                };
+                ready.map_err(|e| ConfigError(format!("LIFT_TABLE: {e}")))?;
+                Some(table)
+            }
+        };
+        Ok(Self {
+            table,
+            quota_per_minute,
+        })
+    }
+}

@@ -1,0 +1,125 @@
+//! Three quick-start processes sharing one table on moto, as three Lambda environments would:
+//! `/quota`'s limit holds across them, `/flaky` opened in one is open in the others, and the
+//! quota fails open within a second when the store goes away.
+
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
+mod common;
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use common::{error_code, Server};
+
+fn moto() -> String {
+    std::env::var("LIFT_TEST_MOTO_ENDPOINT")
+        .expect("LIFT_TEST_MOTO_ENDPOINT is not set: run the tests with `bash scripts/test.sh`")
+}
+
+fn table_name() -> String {
+    format!("quickstart-fleet-{}", fastrand::u64(..))
+}
+
+async fn fleet(endpoint: &str, table: &str, n: usize) -> Vec<Server> {
+    let mut servers = Vec::new();
+    for _ in 0..n {
+        let vars = [
+            ("LIFT_TABLE", table),
+            ("LIFT_CREATE_TABLE", "true"),
+            ("AWS_ENDPOINT_URL_DYNAMODB", endpoint),
+            ("QUICKSTART_QUOTA_PER_MINUTE", "20"),
+        ];
+        servers.push(Server::start(&vars, Stdio::null(), Stdio::null()).await);
+    }
+    servers
+}
+
+async fn quota(server: &Server, key: &str) -> u16 {
+    server
+        .request(&format!("GET /quota HTTP/1.1\r\nHost: x\r\nx-api-key: {key}\r\n\r\n"))
+        .await
+        .unwrap()
+        .0
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_quota_holds_across_three_processes_sharing_the_table() {
+    let servers = fleet(&moto(), &table_name(), 3).await;
+    let key = format!("client-{}", fastrand::u64(..));
+    let mut ok = 0;
+    let mut limited = 0;
+    for i in 0..30 {
+        match quota(&servers[i % 3], &key).await {
+            200 => ok += 1,
+            429 => limited += 1,
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    assert_eq!((ok, limited), (20, 10), "20 per minute across the fleet");
+    // Another client has its own quota.
+    assert_eq!(quota(&servers[1], "someone-else").await, 200);
+    for s in servers {
+        assert!(s.terminate().await.success());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_circuit_opened_in_one_process_is_open_in_the_others_within_two_seconds() {
+    let servers = fleet(&moto(), &table_name(), 3).await;
+    // Open /flaky's circuit in the first process.
+    let mut opened = false;
+    for _ in 0..40 {
+        let (status, body) = servers[0].get("/flaky?fail=100").await;
+        if status == 503 && error_code(&body) == "circuit_open" {
+            opened = true;
+            break;
+        }
+    }
+    assert!(opened, "the circuit opened in the first process");
+    let started = Instant::now();
+    for s in &servers[1..] {
+        loop {
+            let (status, body) = s.get("/flaky").await;
+            if status == 503 && error_code(&body) == "circuit_open" {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(2),
+                "not open in another process within 2 s: {status} {body}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    for s in servers {
+        assert!(s.terminate().await.success());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_quota_fails_open_within_a_second_when_the_store_is_gone() {
+    // A moto of this test's own, to kill mid-run.
+    let port = common::free_port();
+    let tools = concat!(env!("CARGO_MANIFEST_DIR"), "/../../.tools/venv/bin/moto_server");
+    let mut moto = tokio::process::Command::new(tools)
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("moto_server from .tools (installed by scripts/test.sh)");
+    let endpoint = format!("http://127.0.0.1:{port}");
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut servers = fleet(&endpoint, &table_name(), 1).await;
+    let server = servers.remove(0);
+    assert_eq!(quota(&server, "k").await, 200);
+    moto.kill().await.unwrap();
+    let started = Instant::now();
+    assert_eq!(quota(&server, "k").await, 200, "fails open");
+    assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
+    assert!(server.terminate().await.success());
+}
