@@ -51,7 +51,7 @@ impl<K: Hash + Eq + Clone + Debug + Send + Sync + 'static> PartitionKey for K {}
 /// (strings length-prefixed, integers fixed-width big-endian, options and addresses tagged),
 /// so tuples of them, written one after another, stay unambiguous too.
 ///
-/// Implemented for `()`, strings (`String`, `&'static str`, `Arc<str>`, `Box<str>`), integers,
+/// Implemented for `()`, strings (`str` and so `&str`, `String`, `Arc<str>`, `Box<str>`), integers,
 /// `bool`, `IpAddr` and friends, `Option<T>` and tuples up to four. Implement it for your own key
 /// types by writing their fields in order.
 pub trait StoreKey {
@@ -79,7 +79,7 @@ macro_rules! store_key_str {
         }
     )*};
 }
-store_key_str!(String, &'static str, std::sync::Arc<str>, Box<str>);
+store_key_str!(str, String, std::sync::Arc<str>, Box<str>);
 
 macro_rules! store_key_int {
     ($($t:ty),*) => {$(
