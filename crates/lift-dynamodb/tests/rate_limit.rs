@@ -44,7 +44,8 @@ async fn four_stores_sharing_a_table_admit_exactly_the_limit_of_400_concurrent_c
             let store = DynamoRateLimitStore::builder(&own, "fleet", Limit::fixed(50, Duration::from_secs(3600)))
                 .timeout(SLOW_SERVER)
                 .build();
-            let layer = RateLimitLayer::with_store(|_: &http::Request<()>| -> &'static str { "client-1" }, store).http_headers();
+            let layer = RateLimitLayer::with_store(|_: &http::Request<()>| -> &'static str { "client-1" }, store)
+                .http_headers();
             apps.push(layer.layer(app()));
         }
         // All 400 in flight at once (one task polls them all; the SDK's calls run concurrently).
@@ -107,7 +108,10 @@ async fn sliding_window_across_a_boundary_admits_what_its_formula_says() {
         assert_eq!(denied.retry_after, Some(Duration::from_millis(125)), "{server}");
         assert_eq!(denied.reset, Duration::from_millis(750), "{server}");
         clock.set(w + 1375);
-        assert!(check(&store, &key).await.allowed, "{server}: 8 × 0.625 = 5 weighted, 5 + 5 < 10");
+        assert!(
+            check(&store, &key).await.allowed,
+            "{server}: 8 × 0.625 = 5 weighted, 5 + 5 < 10"
+        );
         assert!(!check(&store, &key).await.allowed, "{server}: 5 + 5 + 1 > 10");
     }
 }
@@ -124,13 +128,17 @@ async fn two_limits_on_one_key_behave_as_both() {
             .timeout(SLOW_SERVER)
             .build();
         let key = 42u64;
-        let remaining: Vec<u32> = [check(&store, &key).await, check(&store, &key).await, check(&store, &key).await]
-            .iter()
-            .map(|d| {
-                assert!(d.allowed, "{server}");
-                d.remaining
-            })
-            .collect();
+        let remaining: Vec<u32> = [
+            check(&store, &key).await,
+            check(&store, &key).await,
+            check(&store, &key).await,
+        ]
+        .iter()
+        .map(|d| {
+            assert!(d.allowed, "{server}");
+            d.remaining
+        })
+        .collect();
         // The tighter of the two: 3 per second.
         assert_eq!(remaining, [2, 1, 0], "{server}");
         let d = check(&store, &key).await;
@@ -143,7 +151,11 @@ async fn two_limits_on_one_key_behave_as_both() {
         assert!(check(&store, &key).await.allowed, "{server}: the hour's 5th");
         let d = check(&store, &key).await;
         assert_eq!((d.allowed, d.limit), (false, 5), "{server}: 5 per hour");
-        assert_eq!(d.retry_after, Some(Duration::from_millis(3_600_000 - 11_000)), "{server}");
+        assert_eq!(
+            d.retry_after,
+            Some(Duration::from_millis(3_600_000 - 11_000)),
+            "{server}"
+        );
         // Still denied by the hour in later seconds.
         clock.set(w + 5000);
         assert!(!check(&store, &key).await.allowed, "{server}");

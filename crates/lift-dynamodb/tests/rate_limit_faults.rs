@@ -63,9 +63,8 @@ async fn obeys_the_fail_mode(
 ) {
     for mode in [FailMode::Open, FailMode::Closed] {
         let warnings = Arc::new(AtomicUsize::new(0));
-        let _log = tracing::subscriber::set_default(
-            tracing_subscriber::registry().with(CountWarnings(warnings.clone())),
-        );
+        let _log =
+            tracing::subscriber::set_default(tracing_subscriber::registry().with(CountWarnings(warnings.clone())));
         let w = next_window(60_000);
         let clock = HandClock::at(w + 1_000);
         let table = FleetTable::new(common::client(endpoint), table);
@@ -100,7 +99,10 @@ async fn obeys_the_fail_mode(
             let started = std::time::Instant::now();
             let result = call().await;
             let took = started.elapsed();
-            assert!(took < bound + SLACK, "{label} {mode:?}: call {n} took {took:?}, bound {bound:?}");
+            assert!(
+                took < bound + SLACK,
+                "{label} {mode:?}: call {n} took {took:?}, bound {bound:?}"
+            );
             match (mode, result) {
                 (FailMode::Open, Ok(_)) => {}
                 (FailMode::Closed, Err(e)) => {
@@ -116,18 +118,38 @@ async fn obeys_the_fail_mode(
                 (mode, r) => panic!("{label}: {mode:?} gave {:?}", r.map(|_| "admitted")),
             }
             if n == 3 {
-                assert_eq!(warnings.load(Ordering::SeqCst), 1, "{label} {mode:?}: one warning per window");
+                assert_eq!(
+                    warnings.load(Ordering::SeqCst),
+                    1,
+                    "{label} {mode:?}: one warning per window"
+                );
             }
         }
-        assert_eq!(warnings.load(Ordering::SeqCst), 2, "{label} {mode:?}: a new window, a new warning");
-        assert_eq!(events.load(Ordering::SeqCst), 4, "{label} {mode:?}: every failure is an event");
+        assert_eq!(
+            warnings.load(Ordering::SeqCst),
+            2,
+            "{label} {mode:?}: a new window, a new warning"
+        );
+        assert_eq!(
+            events.load(Ordering::SeqCst),
+            4,
+            "{label} {mode:?}: every failure is an event"
+        );
     }
 }
 
 #[tokio::test]
 async fn a_closed_port_obeys_the_fail_mode_at_once() {
     let endpoint = closed_port().await;
-    obeys_the_fail_mode("closed port", &endpoint, "t", Duration::from_millis(500), None, Expect::Failed).await;
+    obeys_the_fail_mode(
+        "closed port",
+        &endpoint,
+        "t",
+        Duration::from_millis(500),
+        None,
+        Expect::Failed,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -136,13 +158,27 @@ async fn answers_delayed_past_the_bound_obey_the_fail_mode_within_it() {
         let table = common::fresh_table(&endpoint).await;
         let proxy = FaultProxy::delaying(&endpoint, Duration::from_secs(10)).await;
         let label = format!("{server} delayed, store timeout");
-        obeys_the_fail_mode(&label, proxy.endpoint(), table.name(), Duration::from_millis(300), None, Expect::TimedOut)
-            .await;
+        obeys_the_fail_mode(
+            &label,
+            proxy.endpoint(),
+            table.name(),
+            Duration::from_millis(300),
+            None,
+            Expect::TimedOut,
+        )
+        .await;
         // The invocation's remaining time is shorter than the store's timeout: it wins.
         let label = format!("{server} delayed, invocation deadline");
         let deadline = Some(Duration::from_millis(150));
-        obeys_the_fail_mode(&label, proxy.endpoint(), table.name(), Duration::from_secs(5), deadline, Expect::TimedOut)
-            .await;
+        obeys_the_fail_mode(
+            &label,
+            proxy.endpoint(),
+            table.name(),
+            Duration::from_secs(5),
+            deadline,
+            Expect::TimedOut,
+        )
+        .await;
     }
 }
 
@@ -150,7 +186,15 @@ async fn answers_delayed_past_the_bound_obey_the_fail_mode_within_it() {
 async fn a_throttling_table_obeys_the_fail_mode_without_retrying() {
     let proxy = FaultProxy::throttling().await;
     // The SDK's retries are off for the store: a throttling answer is final, well within 2 s.
-    obeys_the_fail_mode("throttled", proxy.endpoint(), "t", Duration::from_secs(2), None, Expect::Throttled).await;
+    obeys_the_fail_mode(
+        "throttled",
+        proxy.endpoint(),
+        "t",
+        Duration::from_secs(2),
+        None,
+        Expect::Throttled,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -166,6 +210,14 @@ async fn a_server_killed_mid_test_obeys_the_fail_mode() {
             .layer(app());
         svc.clone().oneshot(http::Request::new(())).await.unwrap();
         own.kill().await;
-        obeys_the_fail_mode(server, &own.endpoint, table.name(), Duration::from_millis(500), None, Expect::Failed).await;
+        obeys_the_fail_mode(
+            server,
+            &own.endpoint,
+            table.name(),
+            Duration::from_millis(500),
+            None,
+            Expect::Failed,
+        )
+        .await;
     }
 }

@@ -180,7 +180,11 @@ mod tests {
         assert_ne!(bytes(("ab", "c")), bytes(("a", "bc")));
         assert_ne!(bytes((Some("a"), None::<&str>)), bytes((None::<&str>, Some("a"))));
         assert_ne!(
-            bytes("127.0.0.1".parse::<std::net::IpAddr>().unwrap_or(std::net::Ipv4Addr::LOCALHOST.into())),
+            bytes(
+                "127.0.0.1"
+                    .parse::<std::net::IpAddr>()
+                    .unwrap_or(std::net::Ipv4Addr::LOCALHOST.into())
+            ),
             bytes(std::net::IpAddr::V6(std::net::Ipv6Addr::LOCALHOST))
         );
         assert_eq!(bytes(String::from("x")), bytes("x"));

@@ -45,7 +45,12 @@ pub(crate) async fn increment(
                 .ok_or_else(|| StoreError::Failed("UpdateItem answered no count".into()))?;
             Ok(Some(count))
         }
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => Ok(None),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+        {
+            Ok(None)
+        }
         Err(e) => Err(classify(e)),
     }
 }

@@ -22,7 +22,12 @@ pub(crate) struct RoundTrips(Arc<Mutex<Vec<String>>>);
 impl RoundTrips {
     /// Requests of `operation` (`"UpdateItem"`, `"GetItem"`) sent so far.
     pub(crate) fn of(&self, operation: &str) -> usize {
-        self.0.lock().unwrap().iter().filter(|o| o.as_str() == operation).count()
+        self.0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|o| o.as_str() == operation)
+            .count()
     }
 
     /// All requests sent so far.
