@@ -2,6 +2,7 @@
 //! counts, per hashed key, for at most `max_keys` keys.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 /// Per limit of a key.
@@ -32,6 +33,9 @@ pub(crate) struct KnownDenial {
 #[derive(Debug)]
 pub(crate) struct LocalState {
     map: Mutex<HashMap<String, Box<[Slot]>>>,
+    /// The latest `deny_until` ever recorded: past it, no denial is in force for any key, and
+    /// a lookup costs one atomic load (no hashing, no lock).
+    latest_denial: AtomicU64,
     limits: usize,
     max_keys: usize,
 }
@@ -40,6 +44,7 @@ impl LocalState {
     pub(crate) fn new(limits: usize, max_keys: usize) -> Self {
         Self {
             map: Mutex::new(HashMap::new()),
+            latest_denial: AtomicU64::new(0),
             limits,
             max_keys: max_keys.max(1),
         }
@@ -49,8 +54,18 @@ impl LocalState {
         self.map.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Whether any key may be denied at `now` (if not, [`denied`](Self::denied) is `None` for
+    /// every key).
+    #[inline]
+    pub(crate) fn may_deny(&self, now: u64) -> bool {
+        self.latest_denial.load(Ordering::Relaxed) > now
+    }
+
     /// A denial of `key` still in force at `now`, if any.
     pub(crate) fn denied(&self, key: &str, now: u64) -> Option<KnownDenial> {
+        if !self.may_deny(now) {
+            return None;
+        }
         let map = self.lock();
         let slots = map.get(key)?;
         slots
@@ -67,6 +82,7 @@ impl LocalState {
 
     /// Remember that `limit` denies `key` until `until`.
     pub(crate) fn deny(&self, key: &str, limit: usize, until: u64, window_end: u64, now: u64) {
+        self.latest_denial.fetch_max(until, Ordering::Relaxed);
         self.update(key, limit, now, |s| {
             s.deny_until = until;
             s.deny_window_end = window_end;
@@ -126,7 +142,9 @@ mod tests {
     #[test]
     fn a_full_map_drops_what_is_no_longer_useful_and_never_grows_past_its_bound() {
         let local = LocalState::new(1, 2);
+        assert!(!local.may_deny(0));
         local.deny("a", 0, 1_000, 1_000, 0);
+        assert!(local.may_deny(999) && !local.may_deny(1_000));
         local.deny("b", 0, 5_000, 5_000, 0);
         // Full, nothing expired: "c" is not remembered.
         local.deny("c", 0, 5_000, 5_000, 10);

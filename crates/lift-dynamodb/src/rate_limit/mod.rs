@@ -16,8 +16,8 @@
 //!   is evaluated by DynamoDB on the item itself, so concurrent processes can never admit more
 //!   than `max` in a window. A full window fails the condition and writes nothing.
 //! * **Sliding windows** need the previous window's final count: it is read once per key per
-//!   window (a strongly consistent `GetItem`) and remembered, since a finished window no longer
-//!   changes — except at the boundary: a call that started in the previous window (or in a
+//!   window (a strongly consistent `GetItem`; concurrent first calls of a window may each read
+//!   it) and remembered, since a finished window no longer changes — except at the boundary: a call that started in the previous window (or in a
 //!   process whose clock is a little behind) may still count there after another process has
 //!   read it. That race admits at most those few in-flight calls more than the formula, once
 //!   per window.

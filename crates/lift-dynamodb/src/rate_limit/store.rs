@@ -307,7 +307,12 @@ impl<K: PartitionKey + StoreKey> RateLimitStore<K> for DynamoRateLimitStore {
 
     /// A known denial answers at once, with no round trip.
     fn try_check(&self, key: &K) -> Option<Result<Decision, BoxError>> {
+        let now = (self.inner.clock)();
+        // While no denial is in force anywhere, the admitted path costs no hashing here.
+        if !self.inner.local.may_deny(now) {
+            return None;
+        }
         let hash = self.inner.hash(key);
-        self.inner.known_denial(&hash, (self.inner.clock)()).map(Ok)
+        self.inner.known_denial(&hash, now).map(Ok)
     }
 }
