@@ -5,7 +5,19 @@
 //! a denied one fails with [`RateLimited`] carrying it, which
 //! [`rejection`](crate::rejection()) turns into 429 with `Retry-After` and `RateLimit-*`
 //! headers. A distributed store implements [`RateLimitStore`]; when it fails, the layer fails
-//! open (admits) or closed (returns the store's error) as configured by [`FailMode`].
+//! open (admits) or closed (returns the store's error) as configured by [`FailMode`], and
+//! reports a [`RateLimitStoreFailed`](crate::ResilienceEvent::RateLimitStoreFailed) event.
+//!
+//! # Distributed stores
+//!
+//! * [`RateLimitStore::try_check`] answers synchronously when it can (the local store always;
+//!   a remote store when it already knows the key is denied); otherwise the layer awaits
+//!   [`RateLimitStore::check_within`], which receives the call's deadline when the layer is
+//!   built with [`request_deadline`](RateLimitLayer::request_deadline) (see
+//!   [`DeadlineSource`]), so the store's call never outlives the invocation.
+//! * Keys a store keeps outside the process implement [`StoreKey`]: stable, unambiguous bytes
+//!   (a `Hash` is seeded per process). `lift-dynamodb`'s `DynamoRateLimitStore` is one such
+//!   store.
 //!
 //! # Compared with tower's `RateLimit`
 //!
