@@ -281,6 +281,12 @@ impl Inner {
             Some(d) => d.min(started + self.timeout),
             None => started + self.timeout,
         };
+        if bound <= started {
+            // No time left: do not start a call that cannot finish.
+            let e = StoreError::TimedOut { after: Duration::ZERO };
+            self.log_once(&e);
+            return Err(e.into());
+        }
         let result = match tokio::time::timeout_at(bound, self.decide(&hash)).await {
             Ok(r) => r,
             Err(_) => Err(StoreError::TimedOut {
@@ -314,5 +320,48 @@ impl<K: PartitionKey + StoreKey> RateLimitStore<K> for DynamoRateLimitStore {
         }
         let hash = self.inner.hash(key);
         self.inner.known_denial(&hash, now).map(Ok)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_dynamodb::config::{BehaviorVersion, Region};
+
+    fn table() -> FleetTable {
+        let config = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .build();
+        FleetTable::new(Client::from_conf(config), "t")
+    }
+
+    #[test]
+    fn a_limit_with_the_period_of_an_earlier_one_replaces_it() {
+        let store = DynamoRateLimitStore::builder(&table(), "n", Limit::fixed(3, Duration::from_secs(1)))
+            .limit(Limit::fixed(100, Duration::from_secs(60)))
+            .limit(Limit::sliding(5, Duration::from_secs(1)))
+            .build();
+        assert_eq!(
+            store.limits(),
+            [
+                Limit::fixed(100, Duration::from_secs(60)),
+                Limit::sliding(5, Duration::from_secs(1))
+            ]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn no_time_left_fails_at_once_without_a_call() {
+        let store = DynamoRateLimitStore::builder(&table(), "n", Limit::per_minute(1)).build();
+        let past = Instant::now();
+        tokio::time::advance(Duration::from_millis(1)).await;
+        let err = RateLimitStore::<&str>::check_within(&store, &"k", Some(past))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err.downcast_ref::<StoreError>(), Some(StoreError::TimedOut { after }) if after.is_zero()),
+            "{err}"
+        );
     }
 }
