@@ -7,7 +7,7 @@
 //!
 //! | kind | `id` |
 //! |---|---|
-//! | rate-limit window | `rl#<limiter>#<sha256(key)>#<limit>#<window start>` |
+//! | rate-limit window | `rl#<limiter>#<sha256(key)>#<period ms>#<window start ms>` |
 //! | circuit-breaker state | `cb#<breaker>#<sha256(key)>` |
 //! | idempotency record (Powertools' schema) | the idempotency key |
 //!

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use crate::circuit_breaker::BreakerState;
 use crate::load_shed::{Priority, ShedReason};
-use crate::rate_limit::Decision;
+use crate::rate_limit::{Decision, FailMode};
 use crate::retry::RetryStop;
 use crate::timeout::TimeoutLimit;
 
@@ -108,6 +108,18 @@ pub enum ResilienceEvent<'a> {
         key: &'a dyn Debug,
         /// The decision.
         decision: &'a Decision,
+    },
+    /// A rate limiter's store could not answer (error, throttling, timeout): the call was
+    /// admitted or rejected by the layer's fail mode.
+    RateLimitStoreFailed {
+        /// Layer name.
+        name: &'a str,
+        /// Partition key.
+        key: &'a dyn Debug,
+        /// The store's error.
+        error: &'a (dyn std::error::Error + Send + Sync),
+        /// What the layer did about it.
+        fail_mode: FailMode,
     },
 }
 
@@ -250,6 +262,15 @@ fn trace_event(event: &ResilienceEvent<'_>) {
         }
         RateLimited { name, key, decision } => {
             tracing::debug!(target: T, name, key = ?key, limit = decision.limit, retry_after = ?decision.retry_after, "rate limited");
+        }
+        RateLimitStoreFailed {
+            name,
+            key,
+            error,
+            fail_mode,
+        } => {
+            // Per call, so debug: the store logs its failures at most once per window.
+            tracing::debug!(target: T, name, key = ?key, %error, ?fail_mode, "rate-limit store failed");
         }
     }
 }

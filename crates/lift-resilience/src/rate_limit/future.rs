@@ -5,7 +5,7 @@ use std::task::{ready, Context, Poll};
 use pin_project_lite::pin_project;
 use tower::{BoxError, Service};
 
-use super::{denied, Decision, DecorateResponse, FailMode, NoHeaders};
+use super::{denied, store_failed, Decision, DecorateResponse, FailMode, NoHeaders};
 use crate::completed::polled_after_completion;
 use crate::event::Telemetry;
 
@@ -131,8 +131,10 @@ where
                     let admit = match decision {
                         Ok(d) if d.allowed => Ok(Some((headers.clone(), d))),
                         Ok(d) => Err(denied(telemetry, key, d)),
-                        Err(_) if *fail_mode == FailMode::Open => Ok(None),
-                        Err(e) => Err(e),
+                        Err(e) => match store_failed(telemetry, key, *fail_mode, e) {
+                            None => Ok(None),
+                            Some(e) => Err(e),
+                        },
                     };
                     match (admit, req.take()) {
                         (Ok(decorate), Some(r)) => {

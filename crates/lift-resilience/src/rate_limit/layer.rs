@@ -2,7 +2,7 @@ use std::sync::Arc;
 
 use tower::Layer;
 
-use super::{LocalStore, NoHeaders, Quota, RateLimit, RateLimitHeaders, RateLimitStore};
+use super::{LocalStore, NoDeadline, NoHeaders, Quota, RateLimit, RateLimitHeaders, RateLimitStore, RequestDeadline};
 use crate::event::Telemetry;
 use crate::shared::telemetry_builders;
 use crate::{Global, KeyFn, PartitionKey};
@@ -23,15 +23,20 @@ pub enum FailMode {
 ///
 /// Admitted calls' responses are left as they are unless [`headers`](RateLimitLayer::headers)
 /// is set (then `http::Response`s get `RateLimit-*` and `X-RateLimit-*` headers).
-pub struct RateLimitLayer<KF = Global, St = LocalStore<()>, H = NoHeaders> {
+///
+/// An asynchronous store is given no deadline unless
+/// [`request_deadline`](RateLimitLayer::request_deadline) is set (then each call's own
+/// [`Deadline`](crate::Deadline) bounds the store's call).
+pub struct RateLimitLayer<KF = Global, St = LocalStore<()>, H = NoHeaders, D = NoDeadline> {
     key_fn: KF,
     store: Arc<St>,
     fail_mode: FailMode,
     telemetry: Telemetry,
     headers: H,
+    deadline: D,
 }
 
-impl<KF: Clone, St, H: Clone> Clone for RateLimitLayer<KF, St, H> {
+impl<KF: Clone, St, H: Clone, D: Clone> Clone for RateLimitLayer<KF, St, H, D> {
     fn clone(&self) -> Self {
         Self {
             key_fn: self.key_fn.clone(),
@@ -39,11 +44,12 @@ impl<KF: Clone, St, H: Clone> Clone for RateLimitLayer<KF, St, H> {
             fail_mode: self.fail_mode,
             telemetry: self.telemetry.clone(),
             headers: self.headers.clone(),
+            deadline: self.deadline.clone(),
         }
     }
 }
 
-impl<KF, St: std::fmt::Debug, H> std::fmt::Debug for RateLimitLayer<KF, St, H> {
+impl<KF, St: std::fmt::Debug, H, D> std::fmt::Debug for RateLimitLayer<KF, St, H, D> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RateLimitLayer").field("store", &self.store).finish()
     }
@@ -58,6 +64,7 @@ impl RateLimitLayer {
             fail_mode: FailMode::Open,
             telemetry: Telemetry::new("rate_limit"),
             headers: NoHeaders,
+            deadline: NoDeadline,
         }
     }
 
@@ -73,6 +80,7 @@ impl RateLimitLayer {
             fail_mode: FailMode::Open,
             telemetry: Telemetry::new("rate_limit"),
             headers: NoHeaders,
+            deadline: NoDeadline,
         }
     }
 
@@ -87,27 +95,45 @@ impl RateLimitLayer {
             fail_mode: FailMode::Open,
             telemetry: Telemetry::new("rate_limit"),
             headers: NoHeaders,
+            deadline: NoDeadline,
         }
     }
 }
 
-impl<KF, St, H> RateLimitLayer<KF, St, H> {
+impl<KF, St, H, D> RateLimitLayer<KF, St, H, D> {
     /// Decorate admitted responses with `headers`: [`RateLimitHeaders`] adds `RateLimit-Limit`,
     /// `RateLimit-Remaining` and `RateLimit-Reset`, and their `X-RateLimit-*` twins, to
     /// `http::Response`s.
-    pub fn headers<H2>(self, headers: H2) -> RateLimitLayer<KF, St, H2> {
+    pub fn headers<H2>(self, headers: H2) -> RateLimitLayer<KF, St, H2, D> {
         RateLimitLayer {
             key_fn: self.key_fn,
             store: self.store,
             fail_mode: self.fail_mode,
             telemetry: self.telemetry,
             headers,
+            deadline: self.deadline,
         }
     }
 
     /// Shorthand for [`headers(RateLimitHeaders)`](Self::headers).
-    pub fn http_headers(self) -> RateLimitLayer<KF, St, RateLimitHeaders> {
+    pub fn http_headers(self) -> RateLimitLayer<KF, St, RateLimitHeaders, D> {
         self.headers(RateLimitHeaders)
+    }
+
+    /// Hand each call's [`Deadline`](crate::Deadline) (for `http::Request`, its
+    /// [`InvocationDeadline`](crate::InvocationDeadline)) to an asynchronous store through
+    /// [`RateLimitStore::check_within`], so the store's call never outlives the invocation.
+    /// The request type must then implement `Deadline`. Local stores answer synchronously and
+    /// ignore it.
+    pub fn request_deadline(self) -> RateLimitLayer<KF, St, H, RequestDeadline> {
+        RateLimitLayer {
+            key_fn: self.key_fn,
+            store: self.store,
+            fail_mode: self.fail_mode,
+            telemetry: self.telemetry,
+            headers: self.headers,
+            deadline: RequestDeadline,
+        }
     }
 
     /// Fail open or closed when the store errs.
@@ -124,15 +150,15 @@ impl<KF, St, H> RateLimitLayer<KF, St, H> {
     }
 }
 
-impl<KF, K: PartitionKey, H> RateLimitLayer<KF, LocalStore<K>, H> {
+impl<KF, K: PartitionKey, H, D> RateLimitLayer<KF, LocalStore<K>, H, D> {
     /// Keys held by the local store.
     pub fn keys(&self) -> usize {
         self.store.keys()
     }
 }
 
-impl<S, KF: Clone, St, H: Clone> Layer<S> for RateLimitLayer<KF, St, H> {
-    type Service = RateLimit<S, KF, St, H>;
+impl<S, KF: Clone, St, H: Clone, D: Clone> Layer<S> for RateLimitLayer<KF, St, H, D> {
+    type Service = RateLimit<S, KF, St, H, D>;
 
     fn layer(&self, inner: S) -> Self::Service {
         RateLimit {
@@ -142,6 +168,7 @@ impl<S, KF: Clone, St, H: Clone> Layer<S> for RateLimitLayer<KF, St, H> {
             fail_mode: self.fail_mode,
             telemetry: self.telemetry.clone(),
             headers: self.headers.clone(),
+            deadline: self.deadline.clone(),
         }
     }
 }

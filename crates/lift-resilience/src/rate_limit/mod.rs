@@ -5,7 +5,19 @@
 //! a denied one fails with [`RateLimited`] carrying it, which
 //! [`rejection`](crate::rejection()) turns into 429 with `Retry-After` and `RateLimit-*`
 //! headers. A distributed store implements [`RateLimitStore`]; when it fails, the layer fails
-//! open (admits) or closed (returns the store's error) as configured by [`FailMode`].
+//! open (admits) or closed (returns the store's error) as configured by [`FailMode`], and
+//! reports a [`RateLimitStoreFailed`](crate::ResilienceEvent::RateLimitStoreFailed) event.
+//!
+//! # Distributed stores
+//!
+//! * [`RateLimitStore::try_check`] answers synchronously when it can (the local store always;
+//!   a remote store when it already knows the key is denied); otherwise the layer awaits
+//!   [`RateLimitStore::check_within`], which receives the call's deadline when the layer is
+//!   built with [`request_deadline`](RateLimitLayer::request_deadline) (see
+//!   [`DeadlineSource`]), so the store's call never outlives the invocation.
+//! * Keys a store keeps outside the process implement [`StoreKey`]: stable, unambiguous bytes
+//!   (a `Hash` is seeded per process). `lift-dynamodb`'s `DynamoRateLimitStore` is one such
+//!   store.
 //!
 //! # Compared with tower's `RateLimit`
 //!
@@ -21,12 +33,15 @@
 //! calls to a downstream (a client that should slow down, not fail); use this one to protect a
 //! service from its callers, where an over-quota caller must get a 429 now.
 
+mod deadline;
 mod error;
 mod future;
 mod headers;
 mod layer;
 mod store;
 
+pub use crate::key::StoreKey;
+pub use deadline::{DeadlineSource, NoDeadline, RequestDeadline};
 pub use error::{Decision, RateLimited};
 pub use future::ResponseFuture;
 pub use governor::Quota;
@@ -45,16 +60,17 @@ use crate::event::{ResilienceEvent, Telemetry};
 use crate::{Global, KeyFn, PartitionKey};
 
 /// Rate-limiting service. See the [module docs](self).
-pub struct RateLimit<S, KF, St, H = NoHeaders> {
+pub struct RateLimit<S, KF, St, H = NoHeaders, D = NoDeadline> {
     inner: S,
     key_fn: KF,
     store: Arc<St>,
     fail_mode: FailMode,
     telemetry: Telemetry,
     headers: H,
+    deadline: D,
 }
 
-impl<S: Clone, KF: Clone, St, H: Clone> Clone for RateLimit<S, KF, St, H> {
+impl<S: Clone, KF: Clone, St, H: Clone, D: Clone> Clone for RateLimit<S, KF, St, H, D> {
     fn clone(&self) -> Self {
         Self {
             inner: self.inner.clone(),
@@ -63,11 +79,12 @@ impl<S: Clone, KF: Clone, St, H: Clone> Clone for RateLimit<S, KF, St, H> {
             fail_mode: self.fail_mode,
             telemetry: self.telemetry.clone(),
             headers: self.headers.clone(),
+            deadline: self.deadline.clone(),
         }
     }
 }
 
-impl<S: std::fmt::Debug, KF, St, H> std::fmt::Debug for RateLimit<S, KF, St, H> {
+impl<S: std::fmt::Debug, KF, St, H, D> std::fmt::Debug for RateLimit<S, KF, St, H, D> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RateLimit").field("inner", &self.inner).finish()
     }
@@ -82,13 +99,34 @@ pub(crate) fn denied<K: std::fmt::Debug>(telemetry: &Telemetry, key: &K, decisio
     Box::new(RateLimited::new(decision))
 }
 
-impl<S, KF, St, H, Req> Service<Req> for RateLimit<S, KF, St, H>
+/// The store could not answer: report it, then apply `fail_mode` (`None` admits).
+#[cold]
+pub(crate) fn store_failed<K: std::fmt::Debug>(
+    telemetry: &Telemetry,
+    key: &K,
+    fail_mode: FailMode,
+    error: BoxError,
+) -> Option<BoxError> {
+    telemetry.emit(ResilienceEvent::RateLimitStoreFailed {
+        name: telemetry.name(),
+        key,
+        error: &*error,
+        fail_mode,
+    });
+    match fail_mode {
+        FailMode::Open => None,
+        FailMode::Closed => Some(error),
+    }
+}
+
+impl<S, KF, St, H, D, Req> Service<Req> for RateLimit<S, KF, St, H, D>
 where
     S: Service<Req> + Clone,
     S::Error: Into<BoxError>,
     KF: KeyFn<Req>,
     St: RateLimitStore<KF::Key>,
     H: DecorateResponse<S::Response>,
+    D: DeadlineSource<Req>,
 {
     type Response = S::Response;
     type Error = BoxError;
@@ -109,12 +147,12 @@ where
                 ResponseFuture::called(fut, Some((self.headers.clone(), d)))
             }
             Some(Ok(d)) => ResponseFuture::rejected(denied(&self.telemetry, &key, d)),
-            Some(Err(e)) => match self.fail_mode {
-                FailMode::Open => ResponseFuture::called(call_inner(|| self.inner.call(req)), None),
-                FailMode::Closed => ResponseFuture::rejected(e),
+            Some(Err(e)) => match store_failed(&self.telemetry, &key, self.fail_mode, e) {
+                None => ResponseFuture::called(call_inner(|| self.inner.call(req)), None),
+                Some(e) => ResponseFuture::rejected(e),
             },
             None => {
-                let check = self.store.check(&key);
+                let check = self.store.check_within(&key, self.deadline.deadline_of(&req));
                 let clone = self.inner.clone();
                 let svc = std::mem::replace(&mut self.inner, clone);
                 let (fail_mode, telemetry) = (self.fail_mode, self.telemetry.clone());
@@ -131,7 +169,7 @@ impl<S> RateLimit<S, Global, LocalStore<()>, NoHeaders> {
     }
 }
 
-impl<S, KF, St, H> RateLimit<S, KF, St, H> {
+impl<S, KF, St, H, D> RateLimit<S, KF, St, H, D> {
     /// The inner service.
     pub fn get_ref(&self) -> &S {
         &self.inner
@@ -148,7 +186,7 @@ impl<S, KF, St, H> RateLimit<S, KF, St, H> {
     }
 }
 
-impl<S, KF, K: PartitionKey, H> RateLimit<S, KF, LocalStore<K>, H> {
+impl<S, KF, K: PartitionKey, H, D> RateLimit<S, KF, LocalStore<K>, H, D> {
     /// Keys held by the local store.
     pub fn keys(&self) -> usize {
         self.store.keys()

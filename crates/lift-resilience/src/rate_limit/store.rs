@@ -23,6 +23,15 @@ pub trait RateLimitStore<K>: Send + Sync + 'static {
     /// Take one cell for `key` (or tell why not).
     fn check(&self, key: &K) -> Self::Future;
 
+    /// [`check`](RateLimitStore::check) for a call that must be done by `deadline` (the
+    /// invocation's, when the layer is told where to find it: see
+    /// [`RateLimitLayer::request_deadline`](super::RateLimitLayer::request_deadline)). A remote
+    /// store bounds its call by it; the default ignores it.
+    fn check_within(&self, key: &K, deadline: Option<tokio::time::Instant>) -> Self::Future {
+        let _ = deadline;
+        self.check(key)
+    }
+
     /// A synchronous answer when the store has one (local stores always do). When it returns
     /// `Some`, [`check`](RateLimitStore::check) is not called and the call proceeds without
     /// waiting.

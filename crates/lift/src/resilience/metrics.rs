@@ -4,7 +4,8 @@ use lift_resilience::{ResilienceEvent, ResilienceListener};
 
 /// Counts resilience events in the current invocation's EMF document: `CircuitBreakerTransitions`,
 /// `CircuitBreakerRejections`, `BulkheadRejections`, `LoadShed`, `Retries`, `RetriesAbandoned`,
-/// `Timeouts`, `RateLimited`, and the adaptive limit as `ConcurrencyLimit`. Outside an observed
+/// `Timeouts`, `RateLimited`, `RateLimitStoreErrors` (a rate-limit store that could not answer:
+/// error, throttling or timeout), and the adaptive limit as `ConcurrencyLimit`. Outside an observed
 /// invocation it does nothing. (Every event is also logged by `lift-resilience` through
 /// `tracing`, so it appears in the invocation's log lines.)
 #[derive(Clone, Copy, Debug, Default)]
@@ -26,6 +27,7 @@ impl ResilienceListener for MetricsListener {
                 ResilienceEvent::RetryAbandoned { .. } => "RetriesAbandoned",
                 ResilienceEvent::TimedOut { .. } => "Timeouts",
                 ResilienceEvent::RateLimited { .. } => "RateLimited",
+                ResilienceEvent::RateLimitStoreFailed { .. } => "RateLimitStoreErrors",
                 ResilienceEvent::LimitChanged { to, .. } => {
                     let _ = m.value("ConcurrencyLimit", *to as f64, lift_observability::Unit::Count);
                     return;
