@@ -15,12 +15,23 @@
 //! - with observability on (the binary turns it on from the environment), `POST /orders`
 //!   counts `OrdersCreated` in the invocation's EMF document, and each invocation writes one
 //!   summary log line with its route, status and latency
+//! - `GET /quota` → 200 `{"remaining": n}`, at most `QUICKSTART_QUOTA_PER_MINUTE` (default 20)
+//!   calls per minute per client (`x-api-key`, else the source IP), then 429 with `Retry-After`;
+//!   with `LIFT_TABLE` the quota holds across every process sharing the table, and fails open
+//!   (with a log line) when the table does not answer within a second
+//! - `LIFT_TABLE` names the fleet table (`LIFT_CREATE_TABLE=true` creates it when missing);
+//!   without it everything stays in process
 //! - SQS, Kinesis, DynamoDB Streams: a record whose payload has `"fail": true` is reported in
 //!   `batchItemFailures`, the rest succeed
 //! - SNS, S3, EventBridge and schedules: logged, succeed
 //! - WebSocket `$connect`, `$disconnect`, `$default`: accepted; `$default` echoes the message
 
+mod quota;
+mod settings;
+
 use std::sync::atomic::{AtomicI64, Ordering};
+
+pub use settings::{Settings, DEFAULT_QUOTA_PER_MINUTE};
 
 use axum::http::StatusCode;
 use axum::routing::{get, post};
@@ -179,14 +190,20 @@ async fn ws_default(ws: WebSocket, body: String) -> Json<Value> {
     Json(json!({ "connection_id": ws.connection_id, "echo": body }))
 }
 
-/// The quick-start app.
+/// The quick-start app with its embedded defaults: every limit and breaker in process.
 pub fn app() -> App {
+    app_with(Settings::default())
+}
+
+/// The quick-start app with `settings` (see [`Settings::from_env`]).
+pub fn app_with(settings: Settings) -> App {
     App::new()
         .route("/hello/{name}", get(hello))
         .route("/orders", post(create_order))
         .route("/health", get(health))
         .route("/panic", get(panic_route))
         .route("/flaky", get(flaky))
+        .route("/quota", quota::route(&settings))
         .websocket("$connect", ws_connect)
         .websocket("$disconnect", ws_disconnect)
         .websocket("$default", ws_default)

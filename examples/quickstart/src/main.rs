@@ -11,6 +11,7 @@ use lift::observability::Observability;
 fn main() -> std::process::ExitCode {
     lift::main(|| async {
         let observability = Observability::from_env()?;
-        Ok(quickstart::app().observability(observability))
+        let settings = quickstart::Settings::from_env().await?;
+        Ok(quickstart::app_with(settings).observability(observability))
     })
 }

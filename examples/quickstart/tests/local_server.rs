@@ -11,7 +11,6 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-
 mod common;
 
 use common::{error_code, parse_response, Server};

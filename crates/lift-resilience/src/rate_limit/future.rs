@@ -5,7 +5,7 @@ use std::task::{ready, Context, Poll};
 use pin_project_lite::pin_project;
 use tower::{BoxError, Service};
 
-use super::{denied, store_failed, Decision, DecorateResponse, FailMode, NoHeaders};
+use super::{denied, store_failed, Decision, DecorateRequest, DecorateResponse, FailMode, NoHeaders};
 use crate::completed::polled_after_completion;
 use crate::event::Telemetry;
 
@@ -93,7 +93,7 @@ where
     S::Error: Into<BoxError>,
     C: Future<Output = Result<Decision, BoxError>>,
     K: std::fmt::Debug,
-    H: DecorateResponse<S::Response>,
+    H: DecorateResponse<S::Response> + DecorateRequest<Req>,
 {
     type Output = Result<S::Response, BoxError>;
 
@@ -137,7 +137,10 @@ where
                         },
                     };
                     match (admit, req.take()) {
-                        (Ok(decorate), Some(r)) => {
+                        (Ok(decorate), Some(mut r)) => {
+                            if let Some((headers, decision)) = &decorate {
+                                headers.decorate_request(&mut r, decision);
+                            }
                             // `svc` was driven to readiness before `call`.
                             let fut = svc.call(r);
                             kind.set(Kind::Called { fut, decorate });

@@ -12,6 +12,12 @@ pub trait DecorateResponse<Res>: Clone + Send + Sync + 'static {
     fn decorate(&self, res: &mut Res, decision: &Decision);
 }
 
+/// What the rate-limit layer tells an admitted call about its decision, before the call.
+pub trait DecorateRequest<Req> {
+    /// Tell `req` what `decision` says.
+    fn decorate_request(&self, req: &mut Req, decision: &Decision);
+}
+
 /// Leave responses as they are (the default for [`RateLimitLayer`](super::RateLimitLayer)).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NoHeaders;
@@ -19,6 +25,11 @@ pub struct NoHeaders;
 impl<Res> DecorateResponse<Res> for NoHeaders {
     #[inline]
     fn decorate(&self, _res: &mut Res, _decision: &Decision) {}
+}
+
+impl<Req> DecorateRequest<Req> for NoHeaders {
+    #[inline]
+    fn decorate_request(&self, _req: &mut Req, _decision: &Decision) {}
 }
 
 /// Add `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (seconds until the quota
@@ -39,10 +50,23 @@ const X_LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
 const X_REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
 const X_RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
 
+/// The admitted request carries its [`Decision`] in its extensions, so a handler can answer
+/// with what is left of the quota (`Extension<Decision>` in axum).
+impl<B> DecorateRequest<http::Request<B>> for RateLimitHeaders {
+    #[inline]
+    fn decorate_request(&self, req: &mut http::Request<B>, decision: &Decision) {
+        req.extensions_mut().insert(*decision);
+    }
+}
+
 impl<B> DecorateResponse<http::Response<B>> for RateLimitHeaders {
     #[inline]
     fn decorate(&self, res: &mut http::Response<B>, d: &Decision) {
-        insert(res.headers_mut(), d.limit, d.remaining, d.reset);
+        // A limit closer to the handler (a route's own quota) already answered: its headers
+        // say more about this call than an outer, broader limit's.
+        if !res.headers().contains_key(LIMIT) {
+            insert(res.headers_mut(), d.limit, d.remaining, d.reset);
+        }
     }
 }
 

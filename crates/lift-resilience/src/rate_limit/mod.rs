@@ -46,7 +46,7 @@ pub use error::{Decision, RateLimited};
 pub use future::ResponseFuture;
 pub use governor::Quota;
 pub(crate) use headers::insert as insert_headers;
-pub use headers::{DecorateResponse, NoHeaders, RateLimitHeaders};
+pub use headers::{DecorateRequest, DecorateResponse, NoHeaders, RateLimitHeaders};
 pub use layer::{FailMode, RateLimitLayer};
 pub use store::{per_second, LocalStore, RateLimitStore, TokioClock};
 
@@ -125,7 +125,7 @@ where
     S::Error: Into<BoxError>,
     KF: KeyFn<Req>,
     St: RateLimitStore<KF::Key>,
-    H: DecorateResponse<S::Response>,
+    H: DecorateResponse<S::Response> + DecorateRequest<Req>,
     D: DeadlineSource<Req>,
 {
     type Response = S::Response;
@@ -143,6 +143,8 @@ where
         let key = self.key_fn.key(&req);
         match self.store.try_check(&key) {
             Some(Ok(d)) if d.allowed => {
+                let mut req = req;
+                self.headers.decorate_request(&mut req, &d);
                 let fut = call_inner(|| self.inner.call(req));
                 ResponseFuture::called(fut, Some((self.headers.clone(), d)))
             }

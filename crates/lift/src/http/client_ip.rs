@@ -26,9 +26,17 @@ pub struct ClientIp(pub Option<IpAddr>);
 impl ClientIp {
     /// The address of the request described by `parts`.
     pub fn of(parts: &Parts) -> Self {
-        let ip = match parts.extensions.get::<RequestContext>() {
-            Some(RequestContext::Alb(_)) => parts
-                .headers
+        Self::from(&parts.extensions, &parts.headers)
+    }
+
+    /// The address of `req` (for key functions of tower layers, which see whole requests).
+    pub fn of_request<B>(req: &http::Request<B>) -> Self {
+        Self::from(req.extensions(), req.headers())
+    }
+
+    fn from(extensions: &http::Extensions, headers: &http::HeaderMap) -> Self {
+        let ip = match extensions.get::<RequestContext>() {
+            Some(RequestContext::Alb(_)) => headers
                 .get_all("x-forwarded-for")
                 .iter()
                 .next_back()
@@ -36,7 +44,7 @@ impl ClientIp {
                 .and_then(|v| v.rsplit(',').next())
                 .and_then(|ip| ip.trim().parse().ok()),
             Some(ctx) => ctx.source_ip().and_then(|ip| ip.parse().ok()),
-            None => parts.extensions.get::<PeerAddr>().map(|p| p.0.ip()),
+            None => extensions.get::<PeerAddr>().map(|p| p.0.ip()),
         };
         Self(ip)
     }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::MatchedPath;
+use lift_resilience::rate_limit::StoreKey;
 use lift_resilience::{
     bulkhead, circuit_breaker, http_breaker_config, http_rate_limit, load_shed, rate_limit, timeout, Global,
     HttpClassifier, ResilienceListener, ResilienceStack,
@@ -33,6 +34,13 @@ impl Eq for RouteKey {}
 impl Hash for RouteKey {
     fn hash<H: Hasher>(&self, state: &mut H) {
         self.as_str().hash(state);
+    }
+}
+
+/// A route's pattern is its key in a store outside the process.
+impl StoreKey for RouteKey {
+    fn write_key(&self, out: &mut Vec<u8>) {
+        self.as_str().write_key(out);
     }
 }
 

@@ -105,4 +105,3 @@ pub(crate) fn parse_response(buf: &[u8]) -> (u16, String) {
 pub(crate) fn error_code(body: &str) -> Value {
     serde_json::from_str::<Value>(body).unwrap_or(Value::Null)["error"]["code"].clone()
 }
-
