@@ -1,0 +1,148 @@
+//! What this process knows of each breaker item, and when it next asks.
+//!
+//! The hot path (`remote_open` of a closed breaker) reads two atomics of the key's entry after a
+//! read-locked map lookup; everything else (half-open decisions, updates from the background
+//! tasks) takes the entry's mutex.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
+
+use super::item::{item_id, Item};
+
+/// One breaker item as this process knows it.
+#[derive(Debug)]
+pub(crate) struct Entry {
+    pub(crate) id: String,
+    /// Mirror of the item's `open_until` (epoch ms, `0` when not open) for the hot path.
+    open_until: AtomicU64,
+    /// When the next read is due (ms on the store's monotonic clock).
+    due: AtomicU64,
+    /// A read is in flight (at most one per key).
+    pub(crate) reading: AtomicBool,
+    /// An election is in flight (at most one per key).
+    pub(crate) electing: AtomicBool,
+    known: Mutex<Known>,
+}
+
+/// The last answer, and whether the last call about this item failed.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Known {
+    pub(crate) item: Item,
+    /// The store did not answer last time: local rules apply until it does.
+    pub(crate) failed: bool,
+}
+
+impl Entry {
+    fn new(id: String) -> Self {
+        Self {
+            id,
+            open_until: AtomicU64::new(0),
+            due: AtomicU64::new(0),
+            reading: AtomicBool::new(false),
+            electing: AtomicBool::new(false),
+            known: Mutex::new(Known {
+                item: Item::Unknown,
+                failed: false,
+            }),
+        }
+    }
+
+    pub(crate) fn known(&self) -> MutexGuard<'_, Known> {
+        // Only plain values are written under this lock: a poisoned one is still consistent.
+        self.known.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The shared open period's end (epoch ms), `0` if none is known.
+    #[inline]
+    pub(crate) fn open_until(&self) -> u64 {
+        self.open_until.load(Ordering::Acquire)
+    }
+
+    /// Whether a read is due at `now` (monotonic ms).
+    #[inline]
+    pub(crate) fn is_due(&self, now: u64) -> bool {
+        now >= self.due.load(Ordering::Relaxed)
+    }
+
+    /// The next read is due at `at` (monotonic ms).
+    pub(crate) fn set_due(&self, at: u64) {
+        self.due.store(at, Ordering::Relaxed);
+    }
+
+    /// Record an answer of the store.
+    pub(crate) fn learn(&self, item: Item) {
+        let mut known = self.known();
+        known.item = item;
+        known.failed = false;
+        let until = match item {
+            Item::Present(shared) => shared.open_until,
+            _ => 0,
+        };
+        self.open_until.store(until, Ordering::Release);
+    }
+
+    /// Record that the store did not answer.
+    pub(crate) fn fail(&self) {
+        self.known().failed = true;
+    }
+}
+
+/// Entries by key, bounded: past `max` keys the map is emptied (the entries in use by a
+/// background task stay alive in it), so hostile keys cannot grow it without bound.
+pub(crate) struct Cache<K> {
+    breaker: String,
+    max: usize,
+    overflow: OnceLock<Arc<Entry>>,
+    keys: RwLock<HashMap<K, Arc<Entry>>>,
+}
+
+impl<K: Hash + Eq + Clone + std::fmt::Debug> Cache<K> {
+    pub(crate) fn new(breaker: String, max: usize) -> Self {
+        Self {
+            breaker,
+            max,
+            overflow: OnceLock::new(),
+            keys: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// The entry of `key` (`None`: the overflow partition), created on first use.
+    #[inline]
+    pub(crate) fn entry(&self, key: Option<&K>) -> Arc<Entry> {
+        let Some(key) = key else {
+            return self
+                .overflow
+                .get_or_init(|| Arc::new(Entry::new(item_id::<K>(&self.breaker, None))))
+                .clone();
+        };
+        if let Some(e) = self.keys.read().unwrap_or_else(|e| e.into_inner()).get(key) {
+            return e.clone();
+        }
+        let mut keys = self.keys.write().unwrap_or_else(|e| e.into_inner());
+        if keys.len() >= self.max && !keys.contains_key(key) {
+            keys.clear();
+        }
+        keys.entry(key.clone())
+            .or_insert_with(|| Arc::new(Entry::new(item_id(&self.breaker, Some(key)))))
+            .clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cache_is_bounded_and_keeps_one_entry_per_key() {
+        let cache: Cache<u32> = Cache::new("b".into(), 3);
+        let first = cache.entry(Some(&1));
+        assert!(Arc::ptr_eq(&first, &cache.entry(Some(&1))));
+        for k in 0..10 {
+            cache.entry(Some(&k));
+        }
+        assert!(cache.keys.read().unwrap().len() <= 3);
+        assert_ne!(cache.entry(None).id, cache.entry(Some(&1)).id);
+    }
+}
