@@ -16,7 +16,7 @@ use crate::FleetTable;
 
 /// Circuit-breaker state shared by a fleet through the [fleet table](FleetTable): a circuit
 /// opened in one process opens in every other within the refresh interval, and half-open sends
-/// trial calls from one elected process. See the [module docs](self) for the design.
+/// trial calls from one elected process. See the [module docs](crate::breaker) for the design.
 ///
 /// Give it to [`CircuitBreakerLayer::store`](lift_resilience::CircuitBreakerLayer::store); `K`
 /// is the layer's partition key (its `Debug` output names the item).

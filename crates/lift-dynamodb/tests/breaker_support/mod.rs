@@ -20,17 +20,17 @@ use tower::{service_fn, BoxError, Layer, ServiceExt};
 
 /// Requests a client sent, by operation.
 #[derive(Debug, Default)]
-pub struct Requests {
-    pub reads: AtomicUsize,
-    pub writes: AtomicUsize,
-    pub other: AtomicUsize,
+pub(crate) struct Requests {
+    pub(crate) reads: AtomicUsize,
+    pub(crate) writes: AtomicUsize,
+    pub(crate) other: AtomicUsize,
 }
 
 impl Requests {
-    pub fn reads(&self) -> usize {
+    pub(crate) fn reads(&self) -> usize {
         self.reads.load(Ordering::SeqCst)
     }
-    pub fn writes(&self) -> usize {
+    pub(crate) fn writes(&self) -> usize {
         self.writes.load(Ordering::SeqCst)
     }
 }
@@ -63,7 +63,7 @@ impl Intercept for Count {
 }
 
 /// A client of its own for `endpoint`, counting what it sends.
-pub fn counted_client(endpoint: &str) -> (Client, Arc<Requests>) {
+pub(crate) fn counted_client(endpoint: &str) -> (Client, Arc<Requests>) {
     let requests = Arc::new(Requests::default());
     let config = aws_sdk_dynamodb::Config::builder()
         .behavior_version(BehaviorVersion::latest())
@@ -76,7 +76,7 @@ pub fn counted_client(endpoint: &str) -> (Client, Arc<Requests>) {
 }
 
 /// Opens after 4 failures of 4 calls, stays open `open_for`, one trial call.
-pub fn config(open_for: Duration) -> BreakerConfig {
+pub(crate) fn config(open_for: Duration) -> BreakerConfig {
     BreakerConfig::default()
         .window(SlidingWindow::Count(4))
         .minimum_calls(4)
@@ -89,12 +89,12 @@ const FAIL: u8 = 1;
 const GATED: u8 = 2;
 
 /// One process of the fleet.
-pub struct Process {
-    pub svc: BoxCloneService<(), (), BoxError>,
-    pub handle: BreakerHandle<()>,
+pub(crate) struct Process {
+    pub(crate) svc: BoxCloneService<(), (), BoxError>,
+    pub(crate) handle: BreakerHandle<()>,
     /// Calls that reached the inner service.
-    pub calls: Arc<AtomicUsize>,
-    pub requests: Arc<Requests>,
+    pub(crate) calls: Arc<AtomicUsize>,
+    pub(crate) requests: Arc<Requests>,
     mode: Arc<AtomicU8>,
     gate: Arc<Semaphore>,
 }
@@ -102,7 +102,7 @@ pub struct Process {
 impl Process {
     /// A process on `table_name` at `endpoint`, its store built by `store` from its own table
     /// handle (own client).
-    pub fn new(
+    pub(crate) fn new(
         endpoint: &str,
         table_name: &str,
         config: BreakerConfig,
@@ -142,42 +142,42 @@ impl Process {
         }
     }
 
-    pub async fn call(&self) -> Result<(), BoxError> {
+    pub(crate) async fn call(&self) -> Result<(), BoxError> {
         self.svc.clone().oneshot(()).await
     }
 
     /// A call that runs on its own task (so a gated call does not hold the caller).
-    pub fn spawn_call(&self) -> tokio::task::JoinHandle<Result<(), BoxError>> {
+    pub(crate) fn spawn_call(&self) -> tokio::task::JoinHandle<Result<(), BoxError>> {
         tokio::spawn(self.svc.clone().oneshot(()))
     }
 
-    pub fn fail(&self) {
+    pub(crate) fn fail(&self) {
         self.mode.store(FAIL, Ordering::SeqCst);
     }
 
-    pub fn succeed(&self) {
+    pub(crate) fn succeed(&self) {
         self.mode.store(OK, Ordering::SeqCst);
     }
 
     /// Calls wait for [`release`](Self::release), then succeed.
-    pub fn hold(&self) {
+    pub(crate) fn hold(&self) {
         self.mode.store(GATED, Ordering::SeqCst);
     }
 
-    pub fn release(&self) {
+    pub(crate) fn release(&self) {
         self.gate.add_permits(Semaphore::MAX_PERMITS / 2);
     }
 
-    pub fn state(&self) -> Option<BreakerState> {
+    pub(crate) fn state(&self) -> Option<BreakerState> {
         self.handle.state(&())
     }
 
-    pub fn calls(&self) -> usize {
+    pub(crate) fn calls(&self) -> usize {
         self.calls.load(Ordering::SeqCst)
     }
 }
 
 /// Whether `err` is the breaker's rejection (`circuit_open`).
-pub fn is_open(err: &BoxError) -> bool {
+pub(crate) fn is_open(err: &BoxError) -> bool {
     err.is::<Open>()
 }

@@ -173,3 +173,18 @@ async fn an_open_learned_from_the_fleet_is_not_written_back_and_a_local_one_is()
     let first = g.store.published.lock().unwrap()[0];
     assert_eq!((first.to, first.from_store), (BreakerState::Open, false));
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_store_behind_an_arc_dyn_keeps_every_hook() {
+    let store = Scripted::default();
+    *store.remote_open.lock().unwrap() = Some(Duration::from_secs(3));
+    let dynamic: Arc<dyn BreakerStore<()>> = Arc::new(store.clone());
+    let mut svc = CircuitBreakerLayer::new(config())
+        .store(dynamic)
+        .layer(inner(Arc::default(), Arc::default()));
+    let err = svc.ready().await.unwrap().call(()).await.unwrap_err();
+    assert!(err.is::<Open>(), "remote_open or is_shared was not forwarded: {err}");
+    assert!(store.published.lock().unwrap()[0].from_store);
+    let local: Arc<dyn BreakerStore<()>> = Arc::new(super::LocalStore);
+    assert!(!local.is_shared());
+}

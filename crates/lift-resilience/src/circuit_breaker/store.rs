@@ -80,3 +80,23 @@ pub trait BreakerStore<K>: Send + Sync + 'static {
 pub struct LocalStore;
 
 impl<K: Debug> BreakerStore<K> for LocalStore {}
+
+/// A shared store, e.g. `Arc<dyn BreakerStore<K>>` to choose local or fleet state at start
+/// (`CircuitBreakerLayer<.., Arc<dyn BreakerStore<K>>>` is one type either way).
+impl<K, S: BreakerStore<K> + ?Sized> BreakerStore<K> for std::sync::Arc<S> {
+    fn publish(&self, key: Option<&K>, transition: &Transition) {
+        (**self).publish(key, transition);
+    }
+
+    fn remote_open(&self, key: Option<&K>) -> Option<Duration> {
+        (**self).remote_open(key)
+    }
+
+    fn probe(&self, key: Option<&K>) -> Probe {
+        (**self).probe(key)
+    }
+
+    fn is_shared(&self) -> bool {
+        (**self).is_shared()
+    }
+}
