@@ -90,9 +90,10 @@ impl<K: PartitionKey> BreakerStore<K> for FleetBreakerStore<K> {
 
     #[inline]
     fn remote_open(&self, key: Option<&K>) -> Option<Duration> {
-        let entry = self.cache.entry(key);
-        self.backend.refresh_if_due(&entry);
-        let until = entry.open_until();
+        let until = self.cache.with(key, |entry| {
+            self.backend.refresh_if_due(entry);
+            entry.open_until()
+        });
         if until == 0 {
             return None;
         }
