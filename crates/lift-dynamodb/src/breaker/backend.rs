@@ -108,7 +108,7 @@ impl Backend {
     pub(crate) fn refresh_if_due(self: &Arc<Self>, entry: &Arc<Entry>) {
         let now = self.now_ms();
         if entry.is_due(now) && !entry.reading.swap(true, Ordering::AcqRel) {
-            entry.set_due(now + millis(self.settings.refresh_interval));
+            entry.set_due(now.saturating_add(millis(self.settings.refresh_interval)));
             let (this, entry) = (self.clone(), entry.clone());
             self.runtime.spawn(async move {
                 this.read(&entry).await;
@@ -132,7 +132,7 @@ impl Backend {
                     "#ou > :zero AND #ou <= :now AND (attribute_not_exists(#pu) OR #pu < :now) AND #exp > :nows",
                 )
                 .expression_attribute_values(":me", AttributeValue::S(this.me.clone()))
-                .expression_attribute_values(":pu", n(now + millis(this.settings.probe_lease)))
+                .expression_attribute_values(":pu", n(now.saturating_add(millis(this.settings.probe_lease))))
                 .expression_attribute_values(":zero", n(0))
                 .expression_attribute_values(":now", n(now))
                 .expression_attribute_values(":nows", n(now / 1000));
@@ -203,7 +203,7 @@ impl Backend {
                     .update_expression("SET #ou = :u, #exp = :e REMOVE #po, #pu")
                     .condition_expression("attribute_not_exists(#ou) OR #ou < :u")
                     .expression_attribute_values(":u", n(until))
-                    .expression_attribute_values(":e", n((until + margin) / 1000));
+                    .expression_attribute_values(":e", n(until.saturating_add(margin) / 1000));
                 self.decide(entry, update, "publish open").await;
             }
             Write::Closed => {
@@ -216,7 +216,7 @@ impl Backend {
                     .expression_attribute_values(":me", AttributeValue::S(self.me.clone()))
                     .expression_attribute_values(":zero", n(0))
                     .expression_attribute_values(":now", n(now))
-                    .expression_attribute_values(":e", n((now + margin) / 1000));
+                    .expression_attribute_values(":e", n(now.saturating_add(margin) / 1000));
                 self.decide(entry, update, "publish closed").await;
             }
         }

@@ -30,8 +30,9 @@
 //!
 //! # Reads: at most once per interval per key
 //!
-//! `remote_open` (asked on every call of a closed breaker) answers from the cache: an atomic
-//! load, and a wall-clock read only while an open period is known. When the key's entry is older
+//! `remote_open` (asked on every call of a closed breaker) answers from the cache: a
+//! read-locked lookup of the key's entry, a monotonic clock read (is a read due?) and an atomic
+//! load; a wall-clock read only while an open period is known. When the key's entry is older
 //! than the refresh interval (default 1 s) it starts one background `GetItem` (at most one in
 //! flight per key) and answers from the old value meanwhile. So a circuit opened in one process
 //! opens in every other within one interval plus a round trip, and a closed breaker costs at

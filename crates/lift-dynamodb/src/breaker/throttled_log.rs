@@ -24,14 +24,14 @@ impl ThrottledLog {
     /// whether it logged.
     pub(crate) fn warn(&self, now_ms: u64, breaker: &str, message: impl Display) -> bool {
         let next = self.next.load(Ordering::Relaxed);
-        if now_ms + 1 < next {
+        if now_ms.saturating_add(1) < next {
             return false;
         }
         let won = self
             .next
             .compare_exchange(
                 next,
-                now_ms + 1 + self.interval_ms,
+                now_ms.saturating_add(1).saturating_add(self.interval_ms),
                 Ordering::Relaxed,
                 Ordering::Relaxed,
             )
