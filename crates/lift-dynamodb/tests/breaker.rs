@@ -150,6 +150,39 @@ async fn in_half_open_exactly_one_trial_call_runs_across_the_fleet_and_its_succe
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_probe_opens_the_whole_fleet_again_after_one_trial_call() {
+    for (server, endpoint) in common::servers() {
+        let open_for = Duration::from_secs(3);
+        let fleet = fleet(&endpoint, open_for).await;
+        let took = open_in_one_and_wait_for_the_others(server, &fleet).await;
+        let opened = Instant::now() - took;
+        for p in &fleet {
+            p.fail();
+        }
+        let before: Vec<usize> = fleet.iter().map(Process::calls).collect();
+        // Through the end of the open period and two intervals more: the failed probe's new
+        // open period (3 s) outlasts it.
+        while Instant::now() < opened + open_for + 2 * INTERVAL {
+            for p in &fleet {
+                let _ = p.call().await;
+            }
+            sleep(Duration::from_millis(5)).await;
+        }
+        let trials: Vec<usize> = fleet.iter().zip(&before).map(|(p, b)| p.calls() - b).collect();
+        assert_eq!(
+            trials.iter().sum::<usize>(),
+            1,
+            "{server}: trial calls per process {trials:?}"
+        );
+        let states: Vec<_> = fleet.iter().map(Process::state).collect();
+        assert!(
+            states.iter().all(|s| *s == Some(BreakerState::Open)),
+            "{server}: the probe failed, so every process is open again: {states:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_closed_breaker_under_load_writes_nothing_and_reads_at_most_once_per_interval() {
     for (server, endpoint) in common::servers() {
         let fleet = fleet(&endpoint, Duration::from_secs(30)).await;
