@@ -143,6 +143,7 @@ impl Backend {
 
     /// One `GetItem` (consistent), into `entry`.
     async fn read(&self, entry: &Entry) {
+        let sent = self.now_ms();
         let call = self
             .table
             .client()
@@ -152,7 +153,7 @@ impl Backend {
             .consistent_read(true)
             .send();
         match tokio::time::timeout(self.settings.call_timeout, call).await {
-            Ok(Ok(out)) => entry.learn(parse(out.item(), &self.me, epoch_ms())),
+            Ok(Ok(out)) => entry.learn(parse(out.item(), &self.me, epoch_ms()), sent),
             Ok(Err(e)) => self.failed(entry, format!("read: {}", DisplayErrorContext(e))),
             Err(_) => self.failed(entry, format!("read timed out after {:?}", self.settings.call_timeout)),
         }
@@ -176,6 +177,7 @@ impl Backend {
     /// Sends a conditional update: its new item, or (condition failed) what the others decided,
     /// goes into `entry`.
     async fn decide(&self, entry: &Entry, update: UpdateItemFluentBuilder, what: &str) {
+        let sent = self.now_ms();
         let result = match tokio::time::timeout(self.settings.call_timeout, update.send()).await {
             Ok(Ok(out)) => Ok(out),
             Ok(Err(e)) if is_condition(&e) => Err(Failed::Condition),
@@ -186,7 +188,7 @@ impl Backend {
             ))),
         };
         match result {
-            Ok(out) => entry.learn(parse(out.attributes.as_ref(), &self.me, epoch_ms())),
+            Ok(out) => entry.learn(parse(out.attributes.as_ref(), &self.me, epoch_ms()), sent),
             Err(Failed::Condition) => self.read(entry).await,
             Err(Failed::Store(why)) => self.failed(entry, why),
         }

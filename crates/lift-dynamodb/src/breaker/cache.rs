@@ -26,12 +26,32 @@ pub(crate) struct Entry {
     known: Mutex<Known>,
 }
 
-/// The last answer, and whether the last call about this item failed.
+/// The last answer, and how many calls about this item have failed since.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Known {
     pub(crate) item: Item,
-    /// The store did not answer last time: local rules apply until it does.
-    pub(crate) failed: bool,
+    /// When the call that gave `item` was sent (ms on the store's monotonic clock).
+    pub(crate) as_of: Option<u64>,
+    /// Consecutive calls without an answer (reset by an answer).
+    pub(crate) failures: u32,
+}
+
+/// Failed calls in a row after which a half-open breaker follows local rules. One slow answer
+/// (a loaded server past the call timeout) must not let a second process probe; a store that
+/// stays away for an interval (reads are an interval apart) must not keep the breaker shut.
+pub(crate) const FALLBACK_AFTER: u32 = 2;
+
+impl Known {
+    /// The store is considered unreachable: local rules apply.
+    pub(crate) fn unreachable(&self) -> bool {
+        self.failures >= FALLBACK_AFTER
+    }
+
+    /// Whether `item` is less than `interval` ms old at `now`: a half-open decision needs that
+    /// (an open breaker reads nothing, so its cache may be as old as its open period).
+    pub(crate) fn is_fresh(&self, now: u64, interval: u64) -> bool {
+        self.as_of.is_some_and(|t| now < t.saturating_add(interval))
+    }
 }
 
 impl Entry {
@@ -44,7 +64,8 @@ impl Entry {
             electing: AtomicBool::new(false),
             known: Mutex::new(Known {
                 item: Item::Unknown,
-                failed: false,
+                as_of: None,
+                failures: 0,
             }),
         }
     }
@@ -71,11 +92,16 @@ impl Entry {
         self.due.store(at, Ordering::Relaxed);
     }
 
-    /// Record an answer of the store.
-    pub(crate) fn learn(&self, item: Item) {
+    /// Record an answer of the store to a call sent at `sent` (monotonic ms). An answer to an
+    /// older call than the one known (a read that crossed a write) is dropped.
+    pub(crate) fn learn(&self, item: Item, sent: u64) {
         let mut known = self.known();
+        if known.as_of.is_some_and(|t| sent < t) {
+            return;
+        }
         known.item = item;
-        known.failed = false;
+        known.as_of = Some(sent);
+        known.failures = 0;
         let until = match item {
             Item::Present(shared) => shared.open_until,
             _ => 0,
@@ -85,7 +111,8 @@ impl Entry {
 
     /// Record that the store did not answer.
     pub(crate) fn fail(&self) {
-        self.known().failed = true;
+        let mut known = self.known();
+        known.failures = known.failures.saturating_add(1);
     }
 }
 
@@ -152,5 +179,34 @@ mod tests {
         }
         assert!(cache.keys.read().unwrap().len() <= 3);
         assert_ne!(cache.entry(None).id, cache.entry(Some(&1)).id);
+    }
+
+    #[test]
+    fn one_failed_call_keeps_the_fleet_rules_two_in_a_row_fall_back_and_an_answer_restores() {
+        let entry = Entry::new("cb#b#x".into());
+        entry.fail();
+        assert!(
+            !entry.known().unreachable(),
+            "one slow answer must not let this process probe"
+        );
+        entry.fail();
+        assert!(entry.known().unreachable());
+        entry.learn(Item::Absent, 10);
+        assert!(!entry.known().unreachable());
+    }
+
+    #[test]
+    fn an_answer_to_an_older_call_does_not_overwrite_a_newer_one_and_ages() {
+        let entry = Entry::new("cb#b#x".into());
+        let open = Item::Present(super::super::item::Shared {
+            open_until: 5,
+            probe: None,
+        });
+        entry.learn(open, 20); // a write sent at 20
+        entry.learn(Item::Absent, 10); // a read sent at 10, answered later
+        assert_eq!(entry.known().item, open);
+        assert_eq!(entry.open_until(), 5);
+        assert!(entry.known().is_fresh(1019, 1000));
+        assert!(!entry.known().is_fresh(1020, 1000));
     }
 }

@@ -42,7 +42,9 @@
 //!
 //! When the shared open period ends, every process's breaker turns half-open and asks
 //! [`probe`](lift_resilience::circuit_breaker::BreakerStore::probe) before admitting a trial
-//! call. The store answers from its cache: the fleet open again → open for the rest; closed by
+//! call. The store answers from its cache once the cache is less than an interval old (an open
+//! breaker reads nothing, so at the end of the open period it first reads, rejecting meanwhile;
+//! an answer to a call older than the one known is dropped): the fleet open again → open for the rest; closed by
 //! the probe → close without a trial; a live probe lease → admit if it is ours, else wait
 //! (reject); no live lease → start an election and wait. The election is one conditional
 //! write, `SET probe_owner = :me, probe_until = now + lease IF open_until <= now AND (no
@@ -54,10 +56,12 @@
 //!
 //! # An unreachable store
 //!
-//! Every call is bounded (default 500 ms); an error or a timeout marks the key's entry, so its
-//! half-open admits by local rules until the store answers again, and `remote_open` keeps its
-//! last answer (an open period it knew of still ends on time). Failures are logged at most once
-//! per interval. Nothing blocks a call: the breaker only ever reads the cache.
+//! Every call is bounded (default 500 ms). After two failed calls in a row for a key (errors or
+//! timeouts; reads are an interval apart) its half-open admits by local rules until the store
+//! answers again: one slow answer does not let a second process probe, a store gone for an
+//! interval does not keep the breaker shut. `remote_open` keeps its last answer (an open period
+//! it knew of still ends on time). Failures are logged at most once per interval. Nothing blocks
+//! a call: the breaker only ever reads the cache.
 //!
 //! # Several processes in one test
 //!

@@ -105,11 +105,15 @@ impl<K: PartitionKey> BreakerStore<K> for FleetBreakerStore<K> {
         let entry = self.cache.entry(key);
         self.backend.refresh_if_due(&entry);
         let known = *entry.known();
-        if known.failed {
-            return Probe::Admit; // the store is unreachable: local rules
+        if known.unreachable() {
+            return Probe::Admit; // local rules
+        }
+        let interval = u64::try_from(self.backend.settings.refresh_interval.as_millis()).unwrap_or(u64::MAX);
+        if !known.is_fresh(self.backend.now_ms(), interval) {
+            return Probe::Wait; // a read is under way (bounded by the call timeout)
         }
         match known.item {
-            Item::Unknown => Probe::Wait, // the first read is under way (bounded by the timeout)
+            Item::Unknown => Probe::Wait,
             Item::Absent => Probe::Admit, // the fleet shares nothing about it: local rules
             Item::Present(shared) => {
                 let now = epoch_ms();
