@@ -4,7 +4,9 @@
 //! The client is passed in ([`FleetTable::new`]) or built from `aws_config`'s defaults
 //! ([`FleetTable::from_env`]), so `AWS_ENDPOINT_URL_DYNAMODB` points it at a local server.
 
+pub mod breaker;
 pub mod rate_limit;
 mod table;
 
+pub use breaker::{FleetBreakerStore, FleetBreakerStoreBuilder};
 pub use table::{epoch_secs, hash_key, FleetTable, TableError, KEY_ATTRIBUTE, TTL_ATTRIBUTE};

@@ -190,6 +190,28 @@ async fn ws_default(ws: WebSocket, body: String) -> Json<Value> {
     Json(json!({ "connection_id": ws.connection_id, "echo": body }))
 }
 
+/// Lift's default resilience stack, its per-route circuit breaker sharing its state through
+/// the fleet table when there is one (a circuit opened in one process is open in every other
+/// within about a second; one trial call runs across the fleet in half-open).
+fn with_resilience(app: App, settings: &Settings) -> App {
+    use lift::resilience::circuit_breaker::{BreakerStore, CircuitBreakerLayer, LocalStore};
+    use lift::resilience::{http_breaker_config, route_key, HttpClassifier, MetricsListener, RouteKey, RouteKeyFn};
+    use std::sync::Arc;
+    let store: Arc<dyn BreakerStore<Option<RouteKey>>> = match &settings.table {
+        Some(table) => Arc::new(lift::dynamodb::FleetBreakerStore::new(table.clone(), "quickstart")),
+        None => Arc::new(LocalStore),
+    };
+    app.resilience(
+        lift::resilience::default_stack().circuit_breaker(
+            CircuitBreakerLayer::new(http_breaker_config())
+                .key(route_key as RouteKeyFn)
+                .classifier(HttpClassifier)
+                .listener(MetricsListener)
+                .store(store),
+        ),
+    )
+}
+
 /// The quick-start app with its embedded defaults: every limit and breaker in process.
 pub fn app() -> App {
     app_with(Settings::default())
@@ -197,7 +219,7 @@ pub fn app() -> App {
 
 /// The quick-start app with `settings` (see [`Settings::from_env`]).
 pub fn app_with(settings: Settings) -> App {
-    App::new()
+    let app = App::new()
         .route("/hello/{name}", get(hello))
         .route("/orders", post(create_order))
         .route("/health", get(health))
@@ -213,7 +235,7 @@ pub fn app_with(settings: Settings) -> App {
         .sns("*", on_sns)
         .s3(S3Match::any(), on_s3)
         .schedule(on_schedule)
-        .eventbridge("*", on_event)
-        // Applied at build around every HTTP and WebSocket route, whatever the order of calls.
-        .resilience(lift::resilience::default_stack())
+        .eventbridge("*", on_event);
+    // Applied at build around every HTTP and WebSocket route, whatever the order of calls.
+    with_resilience(app, &settings)
 }

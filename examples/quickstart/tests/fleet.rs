@@ -21,6 +21,10 @@ fn table_name() -> String {
 }
 
 async fn fleet(endpoint: &str, table: &str, n: usize) -> Vec<Server> {
+    fleet_with_stdout(endpoint, table, n, Stdio::null).await
+}
+
+async fn fleet_with_stdout(endpoint: &str, table: &str, n: usize, stdout: fn() -> Stdio) -> Vec<Server> {
     let mut servers = Vec::new();
     for _ in 0..n {
         let vars = [
@@ -29,7 +33,7 @@ async fn fleet(endpoint: &str, table: &str, n: usize) -> Vec<Server> {
             ("AWS_ENDPOINT_URL_DYNAMODB", endpoint),
             ("QUICKSTART_QUOTA_PER_MINUTE", "20"),
         ];
-        servers.push(Server::start(&vars, Stdio::null(), Stdio::null()).await);
+        servers.push(Server::start(&vars, stdout(), Stdio::null()).await);
     }
     servers
 }
@@ -114,12 +118,24 @@ async fn the_quota_fails_open_within_a_second_when_the_store_is_gone() {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let mut servers = fleet(&endpoint, &table_name(), 1).await;
-    let server = servers.remove(0);
+    let mut servers = fleet_with_stdout(&endpoint, &table_name(), 1, Stdio::piped).await;
+    let mut server = servers.remove(0);
+    let mut stdout = server.child.stdout.take().unwrap();
     assert_eq!(quota(&server, "k").await, 200);
     moto.kill().await.unwrap();
-    let started = Instant::now();
-    assert_eq!(quota(&server, "k").await, 200, "fails open");
-    assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
+    for _ in 0..3 {
+        let started = Instant::now();
+        assert_eq!(quota(&server, "k").await, 200, "fails open");
+        assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
+    }
     assert!(server.terminate().await.success());
+    let mut out = String::new();
+    tokio::io::AsyncReadExt::read_to_string(&mut stdout, &mut out)
+        .await
+        .unwrap();
+    let said = out
+        .lines()
+        .filter(|l| l.contains("rate-limit store unavailable"))
+        .count();
+    assert_eq!(said, 1, "one log line says so (once per window): {out}");
 }

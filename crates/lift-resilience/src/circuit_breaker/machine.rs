@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::{BreakerConfig, BreakerState, BreakerStore, Open, SlidingWindow, Transition};
+use super::{BreakerConfig, BreakerState, BreakerStore, Open, Probe, SlidingWindow, Transition};
 use crate::classify::Outcome;
 use crate::event::{key_ref, ResilienceEvent, Telemetry};
 use crate::partition::Evictable;
@@ -201,7 +201,14 @@ pub(crate) struct Cell<K> {
     machine: Mutex<Machine>,
 }
 
-type Transitions = [Option<(BreakerState, BreakerState, Option<Duration>)>; 2];
+/// (from, to, open for, learned from the store).
+type Step = (BreakerState, BreakerState, Option<Duration>, bool);
+type Transitions = [Option<Step>; 2];
+
+/// A transition the store told us of (not to be written back).
+fn learned(step: Step) -> Step {
+    (step.0, step.1, step.2, true)
+}
 
 impl<K: std::fmt::Debug + 'static> Evictable for Cell<K> {
     fn is_idle(&self, now: Instant) -> bool {
@@ -291,7 +298,7 @@ impl<K: std::fmt::Debug + 'static> Cell<K> {
                 let res = {
                     let mut m = self.lock();
                     if m.state == BreakerState::Closed {
-                        tr[0] = Some(self.transition(&mut m, BreakerState::Open, now, Some(rem)));
+                        tr[0] = Some(learned(self.transition(&mut m, BreakerState::Open, now, Some(rem))));
                     }
                     self.admit_locked(&mut m, now, &mut tr)
                 };
@@ -344,6 +351,25 @@ impl<K: std::fmt::Debug + 'static> Cell<K> {
                     if now >= m.half_open_since + max {
                         tr[1] = Some(self.transition(m, BreakerState::Open, now, None));
                         return Err(Open::new(BreakerState::Open, Some(m.open_until - now)));
+                    }
+                }
+                if self.shared_store {
+                    // The fleet elects one process to send trial calls (see `BreakerStore::probe`).
+                    match self.store.probe(self.key.as_ref()) {
+                        Probe::Admit => {}
+                        Probe::Closed => {
+                            tr[1] = Some(learned(self.transition(m, BreakerState::Closed, now, None)));
+                            return Ok(Permit {
+                                generation: m.generation,
+                                state: BreakerState::Closed,
+                                start: now,
+                            });
+                        }
+                        Probe::Open(rem) if !rem.is_zero() => {
+                            tr[1] = Some(learned(self.transition(m, BreakerState::Open, now, Some(rem))));
+                            return Err(Open::new(BreakerState::Open, Some(rem)));
+                        }
+                        _ => return Err(Open::new(BreakerState::HalfOpen, None)),
                     }
                 }
                 if m.admitted < self.config.permitted_calls_in_half_open.max(1) {
@@ -428,14 +454,8 @@ impl<K: std::fmt::Debug + 'static> Cell<K> {
         self.emit(&tr);
     }
 
-    /// Move to `to`; returns (from, to, open_for). Caller emits after unlocking.
-    fn transition(
-        &self,
-        m: &mut Machine,
-        to: BreakerState,
-        now: Instant,
-        open_for: Option<Duration>,
-    ) -> (BreakerState, BreakerState, Option<Duration>) {
+    /// Move to `to`; returns the step. Caller emits after unlocking.
+    fn transition(&self, m: &mut Machine, to: BreakerState, now: Instant, open_for: Option<Duration>) -> Step {
         let from = m.state;
         m.state = to;
         m.generation += 1;
@@ -464,13 +484,20 @@ impl<K: std::fmt::Debug + 'static> Cell<K> {
         // the new state.
         self.fast.store(to as u8, Ordering::Release);
         self.generation.store(m.generation, Ordering::Release);
-        (from, to, wait)
+        (from, to, wait, false)
     }
 
     fn emit(&self, tr: &Transitions) {
-        for (from, to, open_for) in tr.iter().flatten().copied() {
-            self.store
-                .publish(self.key.as_ref(), &Transition { from, to, open_for });
+        for (from, to, open_for, from_store) in tr.iter().flatten().copied() {
+            self.store.publish(
+                self.key.as_ref(),
+                &Transition {
+                    from,
+                    to,
+                    open_for,
+                    from_store,
+                },
+            );
             self.telemetry.emit(ResilienceEvent::BreakerTransition {
                 name: self.telemetry.name(),
                 key: key_ref(&self.key),

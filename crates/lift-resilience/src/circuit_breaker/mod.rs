@@ -22,13 +22,16 @@ mod layer;
 mod machine;
 mod store;
 
+#[cfg(test)]
+mod fleet_tests;
+
 pub use config::{BreakerConfig, BreakerState, SlidingWindow, WaitInOpen};
 pub use error::Open;
 pub use fallback::{Fallback, FallbackFn, NoFallback};
 pub use future::ResponseFuture;
 pub use layer::{BreakerHandle, CircuitBreakerLayer};
 pub use machine::BreakerMetrics;
-pub use store::{BreakerStore, LocalStore, Transition};
+pub use store::{BreakerStore, LocalStore, Probe, Transition};
 
 use std::sync::Arc;
 use std::task::{Context, Poll};
