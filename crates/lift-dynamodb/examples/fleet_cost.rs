@@ -126,7 +126,7 @@ async fn main() {
     while started.elapsed() < Duration::from_secs(3) {
         svc.ready().await.unwrap().call(()).await.unwrap();
         calls += 1;
-        if calls % 1000 == 0 {
+        if calls.is_multiple_of(1000) {
             tokio::task::yield_now().await;
         }
     }
