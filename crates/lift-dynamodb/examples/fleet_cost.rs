@@ -12,47 +12,14 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
-use aws_sdk_dynamodb::config::{BehaviorVersion, ConfigBag, Credentials, Intercept, Region, RuntimeComponents};
+use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use lift_dynamodb::rate_limit::{DynamoRateLimitStore, Limit};
-use lift_dynamodb::{FleetBreakerStore, FleetTable};
+use lift_dynamodb::{FleetBreakerStore, FleetTable, RequestCounter};
 use lift_resilience::circuit_breaker::{BreakerConfig, CircuitBreakerLayer};
 use lift_resilience::rate_limit::RateLimitStore;
 use tower::{Layer, Service, ServiceExt};
-
-/// Counts the requests this process sends, by operation.
-#[derive(Debug, Default, Clone)]
-struct Count {
-    updates: Arc<AtomicUsize>,
-    gets: Arc<AtomicUsize>,
-    all: Arc<AtomicUsize>,
-}
-
-impl Intercept for Count {
-    fn name(&self) -> &'static str {
-        "Count"
-    }
-
-    fn read_before_transmit(
-        &self,
-        context: &BeforeTransmitInterceptorContextRef<'_>,
-        _rc: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
-    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
-        let target = context.request().headers().get("x-amz-target").unwrap_or("");
-        self.all.fetch_add(1, Ordering::Relaxed);
-        if target.ends_with("UpdateItem") {
-            self.updates.fetch_add(1, Ordering::Relaxed);
-        } else if target.ends_with("GetItem") {
-            self.gets.fetch_add(1, Ordering::Relaxed);
-        }
-        Ok(())
-    }
-}
 
 /// This process's CPU time (user + system), from `/proc/self/stat` (clock ticks of 10 ms).
 fn cpu_time() -> Duration {
@@ -71,7 +38,7 @@ async fn main() {
         .nth(1)
         .or_else(|| std::env::var("LIFT_TEST_MOTO_ENDPOINT").ok())
         .expect("an endpoint argument, or LIFT_TEST_MOTO_ENDPOINT (source scripts/dynamodb-servers.sh)");
-    let count = Count::default();
+    let count = RequestCounter::new();
     let config = aws_sdk_dynamodb::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .endpoint_url(&endpoint)
@@ -88,19 +55,20 @@ async fn main() {
     // Rate limit: N admitted calls, then M denied ones, one key, an hour-long window.
     const ADMITTED: u32 = 2_000;
     const DENIED: usize = 20_000;
-    let store = DynamoRateLimitStore::builder(&table, "cost", Limit::fixed(ADMITTED, Duration::from_secs(3600))).build();
+    let store =
+        DynamoRateLimitStore::builder(&table, "cost", Limit::fixed(ADMITTED, Duration::from_secs(3600))).build();
     let key = "client-1".to_owned();
-    let (cpu0, wall0, trips0) = (cpu_time(), Instant::now(), count.all.load(Ordering::Relaxed));
+    let (cpu0, wall0, trips0) = (cpu_time(), Instant::now(), count.total());
     for _ in 0..ADMITTED {
         let d = store.check(&key).await.unwrap();
         assert!(d.allowed);
     }
-    let (cpu1, wall1, trips1) = (cpu_time(), Instant::now(), count.all.load(Ordering::Relaxed));
+    let (cpu1, wall1, trips1) = (cpu_time(), Instant::now(), count.total());
     for _ in 0..DENIED {
         let d = store.check(&key).await.unwrap();
         assert!(!d.allowed);
     }
-    let (cpu2, wall2, trips2) = (cpu_time(), Instant::now(), count.all.load(Ordering::Relaxed));
+    let (cpu2, wall2, trips2) = (cpu_time(), Instant::now(), count.total());
     let per = |d: Duration, n: usize| d.as_secs_f64() * 1e6 / n as f64;
     println!("server: {endpoint}");
     println!(
@@ -120,7 +88,7 @@ async fn main() {
     let store: FleetBreakerStore<()> = FleetBreakerStore::new(table.clone(), "cost");
     let layer = CircuitBreakerLayer::new(BreakerConfig::default()).store(store);
     let mut svc = layer.layer(tower::service_fn(|_: ()| async { Ok::<_, std::io::Error>(()) }));
-    let (updates0, gets0) = (count.updates.load(Ordering::Relaxed), count.gets.load(Ordering::Relaxed));
+    let (updates0, gets0) = (count.writes(), count.reads());
     let started = Instant::now();
     let mut calls = 0u64;
     while started.elapsed() < Duration::from_secs(3) {
@@ -133,7 +101,7 @@ async fn main() {
     let secs = started.elapsed().as_secs_f64();
     println!(
         "breaker, closed, {calls} calls in {secs:.1} s: {} writes, {:.2} reads per second",
-        count.updates.load(Ordering::Relaxed) - updates0,
-        (count.gets.load(Ordering::Relaxed) - gets0) as f64 / secs
+        count.writes() - updates0,
+        (count.reads() - gets0) as f64 / secs
     );
 }

@@ -6,7 +6,9 @@
 
 pub mod breaker;
 pub mod rate_limit;
+mod request_counter;
 mod table;
 
 pub use breaker::{FleetBreakerStore, FleetBreakerStoreBuilder};
+pub use request_counter::RequestCounter;
 pub use table::{epoch_secs, hash_key, FleetTable, TableError, KEY_ATTRIBUTE, TTL_ATTRIBUTE};

@@ -17,6 +17,14 @@ use tower::{Layer, ServiceExt};
 
 const SLOW_SERVER: Duration = Duration::from_secs(30);
 
+/// A clock frozen in the middle of the current hour, so a test of an hour-long window never
+/// straddles a window boundary.
+fn mid_hour() -> impl Fn() -> u64 + Send + Sync + 'static {
+    let now = lift_dynamodb::rate_limit::system_millis();
+    let at = now - now % 3_600_000 + 1_800_000;
+    move || at
+}
+
 async fn check<K>(store: &DynamoRateLimitStore, key: &K) -> Decision
 where
     K: lift_resilience::PartitionKey + lift_resilience::rate_limit::StoreKey,
@@ -42,6 +50,7 @@ async fn four_stores_sharing_a_table_admit_exactly_the_limit_of_400_concurrent_c
             // Each "environment" has its own SDK client, as separate Lambda processes do.
             let own = lift_dynamodb::FleetTable::new(common::client(&endpoint), table.name());
             let store = DynamoRateLimitStore::builder(&own, "fleet", Limit::fixed(50, Duration::from_secs(3600)))
+                .clock(mid_hour())
                 .timeout(SLOW_SERVER)
                 .build();
             let layer = RateLimitLayer::with_store(|_: &http::Request<()>| -> &'static str { "client-1" }, store)
@@ -167,6 +176,7 @@ async fn hostile_keys_neither_collide_nor_fail() {
     for (server, endpoint) in common::servers() {
         let table = common::fresh_table(&endpoint).await;
         let store = DynamoRateLimitStore::builder(&table, "hostile#name", Limit::fixed(1, Duration::from_secs(3600)))
+            .clock(mid_hour())
             .timeout(SLOW_SERVER)
             .build();
         let long_a = "x".repeat(2048);
@@ -196,6 +206,7 @@ async fn hostile_keys_neither_collide_nor_fail() {
         }
         // Tuples whose parts concatenate alike are different keys too.
         let tuples = DynamoRateLimitStore::builder(&table, "tuples", Limit::fixed(1, Duration::from_secs(3600)))
+            .clock(mid_hour())
             .timeout(SLOW_SERVER)
             .build();
         for k in [("a#", "b"), ("a", "#b"), ("", "a#b")] {

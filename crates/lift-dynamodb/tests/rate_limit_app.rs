@@ -26,6 +26,18 @@ fn api_key(req: &http::Request<Body>) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// Waits until at least 10 s are left in the current wall-clock minute, so the per-minute
+/// window this test counts in is not crossed mid-test.
+async fn clear_of_minute_boundary() {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() % 60_000)
+        .unwrap_or(0) as u64;
+    if ms > 50_000 {
+        tokio::time::sleep(std::time::Duration::from_millis(60_000 - ms + 100)).await;
+    }
+}
+
 fn quota_app(table: &FleetTable, per_minute: u32, timeout: Duration, emf: CaptureSink) -> Lift {
     let store = DynamoRateLimitStore::builder(table, "quota", Limit::per_minute(per_minute))
         .timeout(timeout)
@@ -52,6 +64,7 @@ fn quota_app(table: &FleetTable, per_minute: u32, timeout: Duration, emf: Captur
 async fn the_table_s_quota_answers_429_with_retry_after_and_rate_limit_headers() {
     for (server, endpoint) in common::servers() {
         let table = common::fresh_table(&endpoint).await;
+        clear_of_minute_boundary().await;
         let c = TestClient::new(quota_app(&table, 2, Duration::from_secs(30), CaptureSink::new()));
         let call = |key: &str| c.invoke_json(events::apigw_v2("GET", "/quota").header("x-api-key", key).build());
         let first = call("alice").await;
@@ -73,6 +86,7 @@ async fn an_unreachable_table_fails_open_and_is_counted_in_the_invocation_metric
     let endpoint = faults::closed_port().await;
     let table = FleetTable::new(common::client(&endpoint), "absent");
     let emf = CaptureSink::new();
+    clear_of_minute_boundary().await;
     let c = TestClient::new(quota_app(&table, 2, Duration::from_secs(1), emf.clone()));
     let out = c
         .invoke_json(events::apigw_v2("GET", "/quota").header("x-api-key", "k").build())

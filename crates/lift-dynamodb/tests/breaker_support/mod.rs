@@ -8,8 +8,7 @@ use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
-use aws_sdk_dynamodb::config::{BehaviorVersion, ConfigBag, Credentials, Intercept, Region, RuntimeComponents};
+use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_dynamodb::Client;
 use lift_dynamodb::{FleetBreakerStore, FleetTable};
 use lift_resilience::circuit_breaker::{BreakerConfig, BreakerHandle, BreakerState, SlidingWindow, WaitInOpen};
@@ -19,58 +18,17 @@ use tower::util::BoxCloneService;
 use tower::{service_fn, BoxError, Layer, ServiceExt};
 
 /// Requests a client sent, by operation.
-#[derive(Debug, Default)]
-pub(crate) struct Requests {
-    pub(crate) reads: AtomicUsize,
-    pub(crate) writes: AtomicUsize,
-    pub(crate) other: AtomicUsize,
-}
-
-impl Requests {
-    pub(crate) fn reads(&self) -> usize {
-        self.reads.load(Ordering::SeqCst)
-    }
-    pub(crate) fn writes(&self) -> usize {
-        self.writes.load(Ordering::SeqCst)
-    }
-}
-
-#[derive(Debug)]
-struct Count(Arc<Requests>);
-
-impl Intercept for Count {
-    fn name(&self) -> &'static str {
-        "count requests"
-    }
-
-    fn read_before_transmit(
-        &self,
-        context: &BeforeTransmitInterceptorContextRef<'_>,
-        _: &RuntimeComponents,
-        _: &mut ConfigBag,
-    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-        let target = context.request().headers().get("x-amz-target").unwrap_or_default();
-        let counter = if target.ends_with(".GetItem") {
-            &self.0.reads
-        } else if target.ends_with(".UpdateItem") || target.ends_with(".PutItem") {
-            &self.0.writes
-        } else {
-            &self.0.other
-        };
-        counter.fetch_add(1, Ordering::SeqCst);
-        Ok(())
-    }
-}
+pub(crate) type Requests = lift_dynamodb::RequestCounter;
 
 /// A client of its own for `endpoint`, counting what it sends.
-pub(crate) fn counted_client(endpoint: &str) -> (Client, Arc<Requests>) {
-    let requests = Arc::new(Requests::default());
+pub(crate) fn counted_client(endpoint: &str) -> (Client, Requests) {
+    let requests = Requests::new();
     let config = aws_sdk_dynamodb::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("test", "test", None, None, "lift-tests"))
-        .interceptor(Count(requests.clone()))
+        .interceptor(requests.clone())
         .build();
     (Client::from_conf(config), requests)
 }
@@ -94,7 +52,7 @@ pub(crate) struct Process {
     pub(crate) handle: BreakerHandle<()>,
     /// Calls that reached the inner service.
     pub(crate) calls: Arc<AtomicUsize>,
-    pub(crate) requests: Arc<Requests>,
+    pub(crate) requests: Requests,
     mode: Arc<AtomicU8>,
     gate: Arc<Semaphore>,
 }

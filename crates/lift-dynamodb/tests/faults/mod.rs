@@ -5,54 +5,16 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
-use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::Client;
 use lift_dynamodb::FleetTable;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-/// Counts the requests a client sends, by operation (`x-amz-target`).
-#[derive(Debug, Clone, Default)]
-pub(crate) struct RoundTrips(Arc<Mutex<Vec<String>>>);
-
-impl RoundTrips {
-    /// Requests of `operation` (`"UpdateItem"`, `"GetItem"`) sent so far.
-    pub(crate) fn of(&self, operation: &str) -> usize {
-        self.0
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|o| o.as_str() == operation)
-            .count()
-    }
-
-    /// All requests sent so far.
-    pub(crate) fn total(&self) -> usize {
-        self.0.lock().unwrap().len()
-    }
-}
-
-impl Intercept for RoundTrips {
-    fn name(&self) -> &'static str {
-        "RoundTrips"
-    }
-
-    fn read_before_transmit(
-        &self,
-        context: &BeforeTransmitInterceptorContextRef<'_>,
-        _rc: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
-    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
-        let target = context.request().headers().get("x-amz-target").unwrap_or("");
-        let op = target.rsplit('.').next().unwrap_or("").to_owned();
-        self.0.lock().unwrap().push(op);
-        Ok(())
-    }
-}
+/// Counts the requests a client sends, by operation.
+pub(crate) type RoundTrips = lift_dynamodb::RequestCounter;
 
 /// `table` reached through a client of its own that counts its requests.
 pub(crate) fn counted(endpoint: &str, table: &FleetTable) -> (FleetTable, RoundTrips) {
