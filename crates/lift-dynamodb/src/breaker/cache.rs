@@ -163,6 +163,12 @@ impl<K: Hash + Eq + Clone + std::fmt::Debug> Cache<K> {
     pub(crate) fn entry(&self, key: Option<&K>) -> Arc<Entry> {
         self.with(key, Arc::clone)
     }
+
+    /// Every entry met so far (a snapshot).
+    pub(crate) fn entries(&self) -> Vec<Arc<Entry>> {
+        let keys = self.keys.read().unwrap_or_else(|e| e.into_inner());
+        keys.values().chain(self.overflow.get()).cloned().collect()
+    }
 }
 
 #[cfg(test)]

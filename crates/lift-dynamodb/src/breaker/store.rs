@@ -22,7 +22,7 @@ use crate::FleetTable;
 /// is the layer's partition key (its `Debug` output names the item).
 pub struct FleetBreakerStore<K> {
     backend: Arc<Backend>,
-    cache: Cache<K>,
+    cache: Arc<Cache<K>>,
     queue: Queue,
 }
 
@@ -56,9 +56,11 @@ impl<K: PartitionKey> FleetBreakerStore<K> {
         let me = b.process_id.unwrap_or_else(|| format!("{:016x}", fastrand::u64(..)));
         let runtime = tokio::runtime::Handle::current();
         let backend = Arc::new(Backend::new(b.table, b.breaker.clone(), me, b.settings, runtime));
+        let cache = Arc::new(Cache::new(b.breaker, b.max_keys));
+        spawn_refresher(&backend, &cache);
         Self {
             queue: writer::spawn(backend.clone()),
-            cache: Cache::new(b.breaker, b.max_keys),
+            cache,
             backend,
         }
     }
@@ -67,6 +69,27 @@ impl<K: PartitionKey> FleetBreakerStore<K> {
     pub fn process_id(&self) -> &str {
         &self.backend.me
     }
+}
+
+/// Keeps every key this process has met fresh, one read per interval each, so the first call
+/// after a quiet spell already knows what the fleet decided meanwhile (an on-call refresh alone
+/// would let that call through on stale state). Ends when the store is dropped.
+fn spawn_refresher<K: PartitionKey>(backend: &Arc<Backend>, cache: &Arc<Cache<K>>) {
+    let (backend, cache) = (backend.clone(), Arc::downgrade(cache));
+    // Ticks four times per interval; `refresh_if_due` still reads each key at most once per
+    // interval, so what a process knows is at most an interval and a quarter old.
+    let every = (backend.settings.refresh_interval / 4).max(std::time::Duration::from_millis(10));
+    backend.runtime.clone().spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let Some(cache) = cache.upgrade() else { return };
+            for entry in cache.entries() {
+                backend.refresh_if_due(&entry);
+            }
+        }
+    });
 }
 
 impl<K: PartitionKey> BreakerStore<K> for FleetBreakerStore<K> {
