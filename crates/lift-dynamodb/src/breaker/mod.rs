@@ -34,9 +34,12 @@
 //! read-locked lookup of the key's entry, a monotonic clock read (is a read due?) and an atomic
 //! load; a wall-clock read only while an open period is known. When the key's entry is older
 //! than the refresh interval (default 1 s) it starts one background `GetItem` (at most one in
-//! flight per key) and answers from the old value meanwhile. So a circuit opened in one process
-//! opens in every other within one interval plus a round trip, and a closed breaker costs at
-//! most one read per second per process.
+//! flight per key) and answers from the old value meanwhile. A background task also refreshes
+//! every key the process has met (four ticks per interval, each key still read at most once per
+//! interval), so the first call after a quiet spell already knows what the fleet decided. So a
+//! circuit opened in one process opens in every other within an interval and a quarter plus a
+//! round trip, and a key costs at most one read per second per process. (A key a process has
+//! never met is learnt on its first call, which is decided on local state.)
 //!
 //! # Half-open: one probe for the fleet
 //!
