@@ -51,6 +51,15 @@ fn observed() -> Observed {
     }
 }
 
+/// The EMF document that carries metric `name`.
+fn emf_doc_with(emf: &CaptureSink, name: &str) -> Value {
+    emf.json_lines()
+        .unwrap()
+        .into_iter()
+        .find(|d| d.get(name).is_some())
+        .unwrap_or_else(|| panic!("no EMF document with {name}"))
+}
+
 fn one_per_second() -> ResilienceStack<
     rate_limit::RateLimitLayer<lift::resilience::Global, rate_limit::LocalStore<()>>,
     tower::layer::util::Identity,
@@ -228,12 +237,7 @@ fn a_tenant_and_correlation_id_set_through_the_context_reach_logs_emf_and_xray()
     assert_eq!(after["correlation_id"], "corr-42", "{after}");
     let summary = lines.iter().find(|l| l.get("status").is_some()).unwrap();
     assert_eq!(summary["tenant_id"], "acme", "{summary}");
-    let doc = emf
-        .json_lines()
-        .unwrap()
-        .into_iter()
-        .find(|d| d.get("Seen").is_some())
-        .unwrap();
+    let doc = emf_doc_with(&emf, "Seen");
     assert_eq!(doc["tenant_id"], "acme", "{doc}");
     let datagrams = xray.lines().join("\n");
     assert!(datagrams.contains(r#""tenant_id":"acme""#), "{datagrams}");
@@ -261,11 +265,6 @@ fn a_failed_requests_error_code_reaches_the_summary_on_the_lambda_path() {
     let lines = logs.json_lines().unwrap();
     let summary = lines.iter().find(|l| l.get("status").is_some()).unwrap();
     assert_eq!(summary["error"], "upstream_down", "{summary}");
-    let doc = emf
-        .json_lines()
-        .unwrap()
-        .into_iter()
-        .find(|d| d.get("Errors").is_some())
-        .unwrap();
+    let doc = emf_doc_with(&emf, "Errors");
     assert_eq!(doc["error"], "upstream_down", "{doc}");
 }
