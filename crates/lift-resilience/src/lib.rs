@@ -83,6 +83,7 @@ mod rejection;
 pub mod retry;
 mod shared;
 mod stack;
+mod tenant_key;
 pub mod timeout;
 
 pub use classify::{
@@ -94,6 +95,7 @@ pub use event::{NoopListener, ResilienceEvent, ResilienceListener};
 pub use key::{Global, KeyFn, PartitionKey};
 pub use rejection::{rejection, RateLimitInfo, Rejection, DEFAULT_RETRY_AFTER};
 pub use stack::{http_breaker_config, http_rate_limit, HttpStack, ResilienceStack};
+pub use tenant_key::{ByTenant, TenantKey, TenantOf};
 
 pub use bulkhead::{BulkheadFull, BulkheadLayer};
 pub use circuit_breaker::{CircuitBreakerLayer, Open};
