@@ -25,9 +25,14 @@
 //!   `batchItemFailures`, the rest succeed
 //! - SNS, S3, EventBridge and schedules: logged, succeed
 //! - WebSocket `$connect`, `$disconnect`, `$default`: accepted; `$default` echoes the message
+//! - tenancy: every HTTP and WebSocket route resolves the tenant from the verified claim
+//!   `tenant_id` and Lambda tenant isolation (never from a header); it is in the invocation's
+//!   later log lines (`tenant_id`), EMF document and X-Ray annotations; a malformed one is 403
+//!   `invalid_tenant`, two that differ 403 `tenant_mismatch`
 
 mod quota;
 mod settings;
+mod tenancy;
 
 use std::sync::atomic::{AtomicI64, Ordering};
 
@@ -237,5 +242,7 @@ pub fn app_with(settings: Settings) -> App {
         .schedule(on_schedule)
         .eventbridge("*", on_event);
     // Applied at build around every HTTP and WebSocket route, whatever the order of calls.
-    with_resilience(app, &settings)
+    let app = with_resilience(app, &settings);
+    // Added after the resilience stack, so it wraps it (limits can key by tenant).
+    tenancy::resolve_tenants(app)
 }
