@@ -48,9 +48,25 @@ async fn test_auth(req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
+/// JSON in visible ASCII (other characters as `\u` escapes), so any claim fits a header.
+fn ascii_json(v: &Value) -> String {
+    let mut out = String::new();
+    for c in v.to_string().chars() {
+        if (' '..='~').contains(&c) {
+            out.push(c);
+        } else {
+            let mut units = [0u16; 2];
+            for u in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{u:04x}"));
+            }
+        }
+    }
+    out
+}
+
 fn claims_event(path: &str, claims: &Value) -> Value {
     events::apigw_v2("GET", path)
-        .header("x-test-claims", &claims.to_string())
+        .header("x-test-claims", &ascii_json(claims))
         .build()
 }
 
@@ -491,4 +507,70 @@ fn the_tenant_key_reads_the_resolved_tenant() {
     assert_eq!(tenant_key(&req), None);
     req.extensions_mut().insert(lift::resilience::TenantKey::from("acme"));
     assert_eq!(tenant_key(&req).unwrap().as_str(), "acme");
+}
+
+#[tokio::test]
+async fn record_limits_keyed_by_tenant_count_each_tenant_apart() {
+    use lift::resilience::{record_layer, ByTenant, RecordCall};
+    let per_tenant = rate_limit::RateLimitLayer::keyed::<RecordCall<Sqs<Value>>, _>(
+        rate_limit::Quota::per_minute(std::num::NonZeroU32::new(2).unwrap()),
+        ByTenant,
+        100,
+    );
+    let resolver = TenantResolver::new().lambda_isolation();
+    let lift = App::new()
+        .sqs("jobs", resolver.records(record_layer(on_job, per_tenant)))
+        .build();
+    let batch = events::sqs("jobs").message("{}").message("{}").message("{}").build();
+    let out = invoke_for_tenant(&lift, &batch, Some("blue")).await;
+    assert_eq!(
+        out["batchItemFailures"].as_array().map(Vec::len),
+        Some(1),
+        "blue's third record is over its quota: {out}"
+    );
+    let out = invoke_for_tenant(&lift, &batch, Some("green")).await;
+    assert_eq!(
+        out["batchItemFailures"].as_array().map(Vec::len),
+        Some(1),
+        "green has its own: {out}"
+    );
+    let out = invoke_for_tenant(&lift, &batch, Some("blue")).await;
+    assert_eq!(out["batchItemFailures"].as_array().map(Vec::len), Some(3), "{out}");
+}
+
+mod property {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        /// Any claim or trusted-header value: never a panic or a 500; either the validated
+        /// tenant or a 400 / 403 with a tenancy code.
+        #[test]
+        fn any_tenant_value_gets_a_tenant_or_a_clear_refusal(claim in ".{0,160}", header in "[ -~]{0,160}") {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let resolver = TenantResolver::new().claim("tenant_id").trust_header("x-tenant-id").unwrap();
+            let c = TestClient::new(tenant_app(resolver).build());
+            for event in [
+                claims_event("/whoami", &json!({ "tenant_id": claim })),
+                events::apigw_v2("GET", "/whoami").header("x-tenant-id", &header).build(),
+            ] {
+                let out = rt.block_on(c.invoke_json(&event));
+                let status = out["statusCode"].as_u64().unwrap();
+                let b = body(&out);
+                match status {
+                    200 => {
+                        let t = b["tenant"].as_str().unwrap_or("");
+                        prop_assert!(lift::tenant::validate_tenant(t, 128).is_ok() || b["tenant"].is_null());
+                    }
+                    400 | 403 => {
+                        let code = b["error"]["code"].as_str().unwrap_or("");
+                        prop_assert!(code == "invalid_tenant" || code == "tenant_mismatch", "{out}");
+                    }
+                    other => prop_assert!(false, "status {other}: {out}"),
+                }
+            }
+        }
+    }
 }
