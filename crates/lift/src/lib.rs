@@ -74,6 +74,7 @@ pub use crate::output::Output;
 pub use crate::records::{
     DynamoDb, EventBridge, EventMatch, FifoMode, Glob, Kinesis, Message, RecordHandler, S3Match, S3Object, Sns, Sqs, S3,
 };
+pub use crate::records::{Kafka, KafkaMeta, KafkaSource};
 pub use crate::runtime::run_lambda;
 pub use crate::state::State;
 
