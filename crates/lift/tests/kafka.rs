@@ -290,3 +290,27 @@ async fn tombstones_reach_value_handlers_as_null() {
         .unwrap();
     assert_eq!(*seen.lock().unwrap(), [Value::Null, json!([1])]);
 }
+
+#[tokio::test]
+async fn byte_handlers_get_any_value_as_is() {
+    let seen: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
+    let s = seen.clone();
+    let app = App::new()
+        .kafka("*", move |_ctx: Context, rec: Kafka<Vec<u8>>| {
+            let s = s.clone();
+            async move {
+                s.lock().unwrap().push(rec.body);
+                Ok::<_, lift::Error>(())
+            }
+        })
+        .build();
+    let mut binary = record("t", 0, 2, None);
+    binary["value"] = json!(base64::engine::general_purpose::STANDARD.encode([0xffu8, 0, 0x80]));
+    TestClient::new(app)
+        .invoke(self_managed(
+            json!({"t-0": [record("t", 0, 1, Some("not json")), binary]}),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(*seen.lock().unwrap(), [b"not json".to_vec(), vec![0xff, 0, 0x80]]);
+}

@@ -25,9 +25,13 @@
 //!   `batchItemFailures`, the rest succeed
 //! - SNS, S3, EventBridge and schedules: logged, succeed
 //! - WebSocket `$connect`, `$disconnect`, `$default`: accepted; `$default` echoes the message
+//! - VPC Lattice (v1 and v2 events) reach the same HTTP routes and get Lattice's response shape;
+//!   Kafka records from any topic are logged and succeed, a value that is JSON with
+//!   `"fail": true` fails the invocation (the batch is redelivered)
 
 mod quota;
 mod settings;
+mod sources;
 
 use std::sync::atomic::{AtomicI64, Ordering};
 
@@ -236,6 +240,7 @@ pub fn app_with(settings: Settings) -> App {
         .s3(S3Match::any(), on_s3)
         .schedule(on_schedule)
         .eventbridge("*", on_event);
+    let app = sources::register(app);
     // Applied at build around every HTTP and WebSocket route, whatever the order of calls.
     with_resilience(app, &settings)
 }

@@ -81,7 +81,7 @@ pub(crate) fn eventbridge_input<T: DeserializeOwned + 'static>(
 }
 
 /// A Kafka record: key and value base64-decoded, the value then decoded into `T` (a record
-/// without a value decodes from JSON `null`).
+/// without a value decodes from JSON `null`; `Vec<u8>` takes the bytes as they are).
 pub(crate) fn kafka_input<T: DeserializeOwned + 'static>(input: KafkaInput) -> Result<Kafka<T>, Error> {
     use base64::Engine;
     let r = input.record;
@@ -96,6 +96,15 @@ pub(crate) fn kafka_input<T: DeserializeOwned + 'static>(input: KafkaInput) -> R
     };
     let key = r.key.as_deref().map(|k| b64("key", k)).transpose()?;
     let body = match r.value.as_deref() {
+        Some(v) if std::any::TypeId::of::<T>() == std::any::TypeId::of::<Vec<u8>>() => {
+            // A `Vec<u8>` handler gets the value's bytes as they are, JSON or not.
+            let bytes = b64("value", v)?;
+            let de = serde::de::value::SeqDeserializer::<_, serde::de::value::Error>::new(bytes.into_iter());
+            T::deserialize(de).map_err(|e| {
+                Error::bad_request(crate::error::code::MALFORMED_EVENT, "the Kafka value could not be read")
+                    .with_source(e)
+            })?
+        }
         Some(v) => decode_bytes("Kafka value", &b64("value", v)?)?,
         None => decode_bytes("Kafka value", b"null")?,
     };

@@ -73,9 +73,9 @@ impl KafkaMeta {
     }
 }
 
-/// A Kafka record: the value decoded into `T` (JSON, or UTF-8 text into `String`; a record
-/// without a value — a tombstone — decodes from JSON `null`, so `Option<T>` and
-/// `serde_json::Value` handlers receive it) and the record's [`KafkaMeta`].
+/// A Kafka record: the value decoded into `T` (JSON, UTF-8 text into `String`, any bytes into
+/// `Vec<u8>`; a record without a value — a tombstone — decodes from JSON `null`, so
+/// `Option<T>` and `serde_json::Value` handlers receive it) and the record's [`KafkaMeta`].
 pub type Kafka<T> = Message<T, KafkaMeta>;
 
 /// The batch as sent.
