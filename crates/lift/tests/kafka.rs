@@ -314,3 +314,54 @@ async fn byte_handlers_get_any_value_as_is() {
         .unwrap();
     assert_eq!(*seen.lock().unwrap(), [b"not json".to_vec(), vec![0xff, 0, 0x80]]);
 }
+
+#[tokio::test]
+async fn test_kit_builder_makes_batches_lift_serves() {
+    use lift_testing::events;
+    let seen: Seen = Arc::default();
+    let s = seen.clone();
+    let app = App::new()
+        .kafka("*", move |_ctx: Context, rec: Kafka<String>| {
+            let s = s.clone();
+            async move {
+                let m = &rec.meta;
+                let h = m.header("h").map(|h| h.to_vec()).unwrap_or_default();
+                s.lock().unwrap().push(format!(
+                    "{:?} {}-{}@{} {:?} {} {:?}",
+                    m.source,
+                    m.topic,
+                    m.partition,
+                    m.offset,
+                    m.key_str(),
+                    rec.body,
+                    h
+                ));
+                Ok::<_, lift::Error>(())
+            }
+        })
+        .build();
+    let client = TestClient::new(app);
+    client
+        .invoke(
+            events::kafka()
+                .record("a", b"one")
+                .record("a", b"two")
+                .record_with("b", 3, Some(b"k"), Some(b"\"three\""), &[("h", &[200, 1])])
+                .build(),
+        )
+        .await
+        .unwrap();
+    client
+        .invoke(events::kafka().self_managed().record("c", b"four").build())
+        .await
+        .unwrap();
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [
+            "Msk a-0@0 None one []",
+            "Msk a-0@1 None two []",
+            "Msk b-3@0 Some(\"k\") three [200, 1]",
+            "SelfManaged c-0@0 None four []",
+        ]
+    );
+}

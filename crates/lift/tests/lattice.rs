@@ -249,3 +249,30 @@ async fn responses_carry_every_field_of_the_aws_response_fixture() {
         );
     }
 }
+
+#[tokio::test]
+async fn test_kit_builders_make_events_lift_serves() {
+    use lift_testing::events;
+    for event in [
+        events::vpc_lattice_v1("POST", "/api/product")
+            .header("multi", "a")
+            .header("multi", "b")
+            .query("q", "x y")
+            .body("hi")
+            .build(),
+        events::vpc_lattice_v2("POST", "/api/product")
+            .header("multi", "a")
+            .header("multi", "b")
+            .query("q", "x y")
+            .body("hi")
+            .build(),
+    ] {
+        let res = invoke(&event).await;
+        assert_lattice_shape(&res, 200);
+        let b = body(&res);
+        assert_eq!(b["multi"], json!(["a", "b"]), "{event}");
+        assert_eq!(b["query"]["q"], "x y", "{event}");
+        assert_eq!(b["body"], "hi");
+        assert_eq!(b["ip"], "10.0.2.100");
+    }
+}
