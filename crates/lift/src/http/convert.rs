@@ -23,11 +23,8 @@ use crate::error::{code, Error};
 pub(crate) enum Origin {
     ApiGatewayV1,
     ApiGatewayV2,
-    Alb {
-        multi_value: bool,
-    },
+    Alb { multi_value: bool },
     WebSocket,
-    /// VPC Lattice, v1 and v2 events alike.
     VpcLattice,
 }
 
