@@ -26,6 +26,10 @@ pub enum HttpSource {
     Alb,
     /// ALB target group with multi-value headers enabled.
     AlbMultiValue,
+    /// VPC Lattice, event version 1 (snake_case, comma-joined headers).
+    VpcLatticeV1,
+    /// VPC Lattice, event version 2.
+    VpcLatticeV2,
 }
 
 /// An HTTP request event under construction.
@@ -63,6 +67,16 @@ pub fn alb(method: &str, path: &str) -> HttpEvent {
 /// An ALB request from a target group with multi-value headers enabled.
 pub fn alb_multi_value(method: &str, path: &str) -> HttpEvent {
     HttpEvent::new(HttpSource::AlbMultiValue, method, path)
+}
+
+/// A VPC Lattice request, event version 1.
+pub fn vpc_lattice_v1(method: &str, path: &str) -> HttpEvent {
+    HttpEvent::new(HttpSource::VpcLatticeV1, method, path)
+}
+
+/// A VPC Lattice request, event version 2.
+pub fn vpc_lattice_v2(method: &str, path: &str) -> HttpEvent {
+    HttpEvent::new(HttpSource::VpcLatticeV2, method, path)
 }
 
 impl HttpEvent {
@@ -281,6 +295,52 @@ impl HttpEvent {
                     };
                 }
                 ev
+            }
+            HttpSource::VpcLatticeV1 => {
+                let mut headers = self.single_headers();
+                headers
+                    .entry("x-forwarded-for")
+                    .or_insert(Value::String("10.0.2.100".into()));
+                json!({
+                    "raw_path": self.path,
+                    "method": self.method,
+                    "headers": headers,
+                    "query_string_parameters": match self.single_query() {
+                        Value::Null => json!({}),
+                        q => q,
+                    },
+                    "body": body,
+                    "is_base64_encoded": b64
+                })
+            }
+            HttpSource::VpcLatticeV2 => {
+                let mut headers = self.multi_headers();
+                headers.entry("x-forwarded-for").or_insert(json!(["10.0.2.100"]));
+                let lattice = |kind: &str, id: &str| format!("arn:aws:vpc-lattice:{REGION}:{ACCOUNT}:{kind}/{id}");
+                json!({
+                    "version": "2.0",
+                    "path": self.path,
+                    "method": self.method,
+                    "headers": headers,
+                    "queryStringParameters": match self.multi_query() {
+                        Value::Null => json!({}),
+                        q => q,
+                    },
+                    "body": body,
+                    "isBase64Encoded": b64,
+                    "requestContext": {
+                        "serviceNetworkArn": lattice("servicenetwork", "sn-0bf3f2882e9cc805a"),
+                        "serviceArn": lattice("service", "svc-0a40eebed65f8d69c"),
+                        "targetGroupArn": lattice("targetgroup", "tg-6d0ecf831eec9f09"),
+                        "identity": {
+                            "sourceVpcArn": format!("arn:aws:ec2:{REGION}:{ACCOUNT}:vpc/vpc-0b8276c84697e7339"),
+                            "type": "AWS_IAM",
+                            "principal": format!("arn:aws:iam::{ACCOUNT}:role/lift-testing")
+                        },
+                        "region": REGION,
+                        "timeEpoch": "1724875399456789"
+                    }
+                })
             }
         }
     }
@@ -556,5 +616,86 @@ impl KinesisBatch {
     /// The event JSON.
     pub fn build(self) -> Value {
         json!({ "Records": self.records })
+    }
+}
+
+/// A Kafka batch (Amazon MSK unless [`self_managed`](KafkaBatch::self_managed)).
+#[derive(Clone, Debug)]
+pub struct KafkaBatch {
+    self_managed: bool,
+    records: Vec<Value>,
+}
+
+/// A Kafka batch from an Amazon MSK cluster.
+pub fn kafka() -> KafkaBatch {
+    KafkaBatch {
+        self_managed: false,
+        records: Vec::new(),
+    }
+}
+
+impl KafkaBatch {
+    /// From a self-managed cluster (`eventSource` `SelfManagedKafka`, no cluster ARN).
+    pub fn self_managed(mut self) -> Self {
+        self.self_managed = true;
+        self
+    }
+
+    /// Adds a record to partition 0 of `topic` with `value` (base64 in the event, as Kafka
+    /// events carry it) and no key; offsets count up from 0 per topic.
+    pub fn record(self, topic: &str, value: &[u8]) -> Self {
+        self.record_with(topic, 0, None, Some(value), &[])
+    }
+
+    /// Adds a record with every field chosen: partition, key, value (`None`: a tombstone) and
+    /// headers (in order; names may repeat).
+    pub fn record_with(
+        mut self,
+        topic: &str,
+        partition: i64,
+        key: Option<&[u8]>,
+        value: Option<&[u8]>,
+        headers: &[(&str, &[u8])],
+    ) -> Self {
+        let b64 = |b: &[u8]| Value::String(base64::engine::general_purpose::STANDARD.encode(b));
+        let offset = self
+            .records
+            .iter()
+            .filter(|r| r["topic"] == topic && r["partition"] == partition)
+            .count();
+        let headers: Vec<Value> = headers.iter().map(|(k, v)| json!({ *k: v.to_vec() })).collect();
+        self.records.push(json!({
+            "topic": topic,
+            "partition": partition,
+            "offset": offset,
+            "timestamp": 1_764_480_000_000i64,
+            "timestampType": "CREATE_TIME",
+            "key": key.map(b64),
+            "value": value.map(b64),
+            "headers": headers
+        }));
+        self
+    }
+
+    /// The event JSON: records grouped under `topic-partition`.
+    pub fn build(self) -> Value {
+        let mut groups = Map::new();
+        for r in self.records {
+            let group = format!("{}-{}", r["topic"].as_str().unwrap_or(""), r["partition"]);
+            if let Value::Array(a) = groups.entry(group).or_insert_with(|| Value::Array(Vec::new())) {
+                a.push(r);
+            }
+        }
+        let brokers = "b-1.lift.abc123.c1.kafka.us-east-1.amazonaws.com:9098,b-2.lift.abc123.c1.kafka.us-east-1.amazonaws.com:9098";
+        if self.self_managed {
+            json!({"eventSource": "SelfManagedKafka", "bootstrapServers": brokers, "records": groups})
+        } else {
+            json!({
+                "eventSource": "aws:kafka",
+                "eventSourceArn": format!("arn:aws:kafka:{REGION}:{ACCOUNT}:cluster/lift/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0-1"),
+                "bootstrapServers": brokers,
+                "records": groups
+            })
+        }
     }
 }

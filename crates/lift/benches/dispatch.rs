@@ -61,6 +61,40 @@ fn bench(c: &mut Criterion) {
             black_box(out.to_json())
         })
     });
+    // The same GET from VPC Lattice (v2), and a 10-record Kafka batch.
+    let lattice_lift = App::new()
+        .route("/hello/{name}", get(hello))
+        .kafka("*", |_ctx: Context, _rec: lift::Kafka<Value>| async {
+            Ok::<_, lift::Error>(())
+        })
+        .build();
+    let lattice = events::vpc_lattice_v2("GET", "/hello/world")
+        .header("accept", "application/json")
+        .build()
+        .to_string();
+    let mut kafka = events::kafka();
+    for i in 0..10 {
+        kafka = kafka.record("orders", json!({"order": i, "item": "book"}).to_string().as_bytes());
+    }
+    let kafka = kafka.build().to_string();
+    g.bench_function("lattice_v2_get_bytes_to_bytes", |b| {
+        b.to_async(&rt).iter(|| async {
+            let out = lattice_lift
+                .invoke(black_box(&lattice), lambda_ctx.clone())
+                .await
+                .expect("response");
+            black_box(out.to_json())
+        })
+    });
+    g.bench_function("kafka_batch_10_bytes_to_bytes", |b| {
+        b.to_async(&rt).iter(|| async {
+            let out = lattice_lift
+                .invoke(black_box(&kafka), lambda_ctx.clone())
+                .await
+                .expect("response");
+            black_box(out.to_json())
+        })
+    });
     // The same GET through the whole stack: default resilience layers and observability
     // (one log line, one EMF flush, one X-Ray subsegment) into sinks that discard, so the
     // difference to the bare GET is the stack's own cost.

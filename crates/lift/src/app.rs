@@ -310,6 +310,21 @@ impl App {
         self
     }
 
+    /// Handles Kafka records (Amazon MSK and self-managed clusters) from topics matching `topic`
+    /// (name or glob); the base64 value is decoded into `T`, the key and headers are in
+    /// [`KafkaMeta`](crate::KafkaMeta). Kafka cannot report single records: the first failure
+    /// (including a record no route matches) fails the invocation and the batch is redelivered.
+    pub fn kafka<T, H>(mut self, topic: impl Into<Glob>, handler: H) -> Self
+    where
+        T: DeserializeOwned + Send + 'static,
+        H: RecordHandler<crate::records::Kafka<T>>,
+    {
+        self.events
+            .kafka
+            .push((topic.into(), erase(handler, crate::records::kafka_input::<T>)));
+        self
+    }
+
     /// Handles events of any shape no other route recognises (direct invocations, Step
     /// Functions tasks, custom payloads): the handler gets the event as JSON and its result is
     /// the invocation's response. Without it such events fail with `Lift.unknown_event`. (Not

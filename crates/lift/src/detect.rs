@@ -37,6 +37,12 @@ pub enum EventKind {
     DynamoDb,
     /// Kinesis Data Streams batch.
     Kinesis,
+    /// Amazon VPC Lattice request, event version 1 (snake_case keys, no request context).
+    VpcLatticeV1,
+    /// Amazon VPC Lattice request, event version 2.
+    VpcLatticeV2,
+    /// Apache Kafka batch: Amazon MSK (`aws:kafka`) or self-managed (`SelfManagedKafka`).
+    Kafka,
     /// None of the above.
     Unknown,
 }
@@ -55,6 +61,9 @@ impl EventKind {
             EventKind::EventBridge => "eventbridge",
             EventKind::DynamoDb => "dynamodb",
             EventKind::Kinesis => "kinesis",
+            EventKind::VpcLatticeV1 => "vpc-lattice-v1",
+            EventKind::VpcLatticeV2 => "vpc-lattice-v2",
+            EventKind::Kafka => "kafka",
             EventKind::Unknown => "unknown",
         }
     }
@@ -63,7 +72,12 @@ impl EventKind {
     pub fn is_http(self) -> bool {
         matches!(
             self,
-            EventKind::ApiGatewayV1 | EventKind::ApiGatewayV2 | EventKind::Alb | EventKind::WebSocket
+            EventKind::ApiGatewayV1
+                | EventKind::ApiGatewayV2
+                | EventKind::Alb
+                | EventKind::WebSocket
+                | EventKind::VpcLatticeV1
+                | EventKind::VpcLatticeV2
         )
     }
 }
@@ -80,6 +94,14 @@ struct Probe<'a> {
     detail_type: Option<IgnoredAny>,
     #[serde(default)]
     source: Option<IgnoredAny>,
+    /// VPC Lattice v1: `raw_path` and `method`, snake_case, at the top level.
+    #[serde(default)]
+    raw_path: Option<Str>,
+    #[serde(default)]
+    method: Option<Str>,
+    /// Kafka: `aws:kafka` or `SelfManagedKafka` (a batch's `records` are an object, not `Records`).
+    #[serde(rename = "eventSource", borrow, default)]
+    event_source: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
@@ -90,6 +112,9 @@ struct ContextProbe {
     connection_id: Option<Str>,
     #[serde(default)]
     http: Option<Object<IgnoredAny>>,
+    /// VPC Lattice v2: the service the request was sent to.
+    #[serde(rename = "serviceArn", default)]
+    service_arn: Option<Str>,
 }
 
 /// A value that must be a JSON object; an array or a scalar is a data error, never a struct
@@ -231,6 +256,9 @@ pub fn detect(json: &str) -> Result<EventKind, serde_json::Error> {
             if probe.http_method.is_some() {
                 return Ok(EventKind::ApiGatewayV1);
             }
+            if ctx.service_arn.is_some() && probe.method.is_some() {
+                return Ok(EventKind::VpcLatticeV2);
+            }
         }
         return Ok(EventKind::Unknown);
     }
@@ -239,6 +267,12 @@ pub fn detect(json: &str) -> Result<EventKind, serde_json::Error> {
     }
     if probe.detail_type.is_some() && probe.source.is_some() {
         return Ok(EventKind::EventBridge);
+    }
+    if probe.raw_path.is_some() && probe.method.is_some() {
+        return Ok(EventKind::VpcLatticeV1);
+    }
+    if matches!(probe.event_source.as_deref(), Some("aws:kafka" | "SelfManagedKafka")) {
+        return Ok(EventKind::Kafka);
     }
     Ok(EventKind::Unknown)
 }
@@ -317,5 +351,36 @@ mod tests {
             detect(r#"{"requestContext": {"connectionId": "abc="}}"#).ok(),
             Some(EventKind::WebSocket)
         );
+    }
+
+    #[test]
+    fn lattice_and_kafka_shapes() {
+        assert_eq!(
+            detect(r#"{"raw_path": "/x", "method": "GET", "headers": {}}"#).ok(),
+            Some(EventKind::VpcLatticeV1)
+        );
+        assert_eq!(
+            detect(r#"{"version": "2.0", "path": "/x", "method": "GET", "requestContext": {"serviceArn": "arn"}}"#)
+                .ok(),
+            Some(EventKind::VpcLatticeV2)
+        );
+        assert_eq!(
+            detect(r#"{"eventSource": "aws:kafka", "records": {}}"#).ok(),
+            Some(EventKind::Kafka)
+        );
+        assert_eq!(
+            detect(r#"{"eventSource": "SelfManagedKafka", "records": {}}"#).ok(),
+            Some(EventKind::Kafka)
+        );
+        for json in [
+            r#"{"raw_path": "/x"}"#,
+            r#"{"raw_path": 1, "method": "GET"}"#,
+            r#"{"requestContext": {"serviceArn": "arn"}}"#,
+            r#"{"requestContext": {"serviceArn": 5}, "method": "GET"}"#,
+            r#"{"eventSource": "aws:other"}"#,
+            r#"{"eventSource": 1}"#,
+        ] {
+            assert_eq!(detect(json).ok(), Some(EventKind::Unknown), "{json}");
+        }
     }
 }

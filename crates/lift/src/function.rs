@@ -229,6 +229,7 @@ impl Lift {
             EventKind::EventBridge => events.eventbridge(ctx, json).await,
             EventKind::DynamoDb => events.dynamodb(ctx, json).await,
             EventKind::Kinesis => events.kinesis(ctx, json).await,
+            EventKind::Kafka => events.kafka(ctx, json).await,
             _ => match events.other(ctx, json).await {
                 Some(r) => r,
                 None => Err(Error::bad_request(

@@ -38,6 +38,9 @@
 //! - Record handlers take the decoded body and the [`Context`]; batch sources (SQS, Kinesis,
 //!   DynamoDB Streams) report failures per record, FIFO queues stop at the first failure, and
 //!   SNS, S3 and EventBridge fail the invocation so the service retries.
+//! - VPC Lattice (v1 and v2) events reach the same HTTP routes and get Lattice's response shape;
+//!   Kafka records (MSK and self-managed) reach [`App::kafka`] handlers, and the first failure
+//!   fails the invocation (Kafka cannot report single records).
 //! - Errors have stable codes ([`error::code`]); panics become 500s or Lambda errors and the
 //!   process keeps serving.
 //! - Off Lambda, [`local`] serves the same function as an HTTP server that behaves like Lambda
@@ -75,6 +78,7 @@ pub use crate::output::Output;
 pub use crate::records::{
     DynamoDb, EventBridge, EventMatch, FifoMode, Glob, Kinesis, Message, RecordHandler, S3Match, S3Object, Sns, Sqs, S3,
 };
+pub use crate::records::{Kafka, KafkaMeta, KafkaSource};
 pub use crate::runtime::run_lambda;
 pub use crate::state::State;
 

@@ -29,9 +29,13 @@
 //!   `tenant_id` and Lambda tenant isolation (never from a header); it is in the invocation's
 //!   later log lines (`tenant_id`), EMF document and X-Ray annotations; a malformed one is 403
 //!   `invalid_tenant`, two that differ 403 `tenant_mismatch`
+//! - VPC Lattice (v1 and v2 events) reach the same HTTP routes and get Lattice's response shape;
+//!   Kafka records from any topic are logged and succeed, a value that is JSON with
+//!   `"fail": true` fails the invocation (the batch is redelivered)
 
 mod quota;
 mod settings;
+mod sources;
 mod tenancy;
 
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -241,6 +245,7 @@ pub fn app_with(settings: Settings) -> App {
         .s3(S3Match::any(), on_s3)
         .schedule(on_schedule)
         .eventbridge("*", on_event);
+    let app = sources::register(app);
     // Applied at build around every HTTP and WebSocket route, whatever the order of calls.
     let app = with_resilience(app, &settings);
     // Added after the resilience stack, so it wraps it (limits can key by tenant).

@@ -36,7 +36,7 @@ impl ClientIp {
 
     fn from(extensions: &http::Extensions, headers: &http::HeaderMap) -> Self {
         let ip = match extensions.get::<RequestContext>() {
-            Some(RequestContext::Alb(_)) => headers
+            Some(RequestContext::Alb(_) | RequestContext::VpcLatticeV1 | RequestContext::VpcLatticeV2(_)) => headers
                 .get_all("x-forwarded-for")
                 .iter()
                 .next_back()

@@ -25,6 +25,7 @@ pub(crate) enum Origin {
     ApiGatewayV2,
     Alb { multi_value: bool },
     WebSocket,
+    VpcLattice,
 }
 
 impl Origin {
@@ -35,6 +36,7 @@ impl Origin {
             EventKind::ApiGatewayV1 => Origin::ApiGatewayV1,
             EventKind::Alb => Origin::Alb { multi_value: false },
             EventKind::WebSocket => Origin::WebSocket,
+            EventKind::VpcLatticeV1 | EventKind::VpcLatticeV2 => Origin::VpcLattice,
             _ => Origin::ApiGatewayV2,
         }
     }
@@ -47,6 +49,7 @@ pub(crate) enum HttpOutput {
     V1(ApiGatewayProxyResponse),
     V2(ApiGatewayV2httpResponse),
     Alb(AlbTargetGroupResponse),
+    Lattice(super::lattice::LatticeResponse),
 }
 
 impl HttpOutput {
@@ -55,6 +58,7 @@ impl HttpOutput {
             HttpOutput::V1(r) => r.status_code,
             HttpOutput::V2(r) => r.status_code,
             HttpOutput::Alb(r) => r.status_code,
+            HttpOutput::Lattice(r) => return r.status,
         };
         u16::try_from(s).unwrap_or(500)
     }
@@ -172,15 +176,17 @@ pub(crate) fn decode(kind: EventKind, json: &str, limit: usize) -> Result<(Origi
             );
             Ok((Origin::of(kind), req))
         }
+        EventKind::VpcLatticeV1 => Ok((Origin::VpcLattice, super::lattice::decode_v1(parse(json)?, limit)?)),
+        EventKind::VpcLatticeV2 => Ok((Origin::VpcLattice, super::lattice::decode_v2(parse(json)?, limit)?)),
         _ => Err(malformed("not an HTTP event")),
     }
 }
 
-fn malformed(message: &'static str) -> Error {
+pub(super) fn malformed(message: &'static str) -> Error {
     Error::bad_request(code::MALFORMED_EVENT, message)
 }
 
-fn assemble(
+pub(super) fn assemble(
     method: http::Method,
     uri: Uri,
     headers: HeaderMap,
@@ -195,7 +201,7 @@ fn assemble(
     req
 }
 
-fn body(text: Option<&str>, base64: bool, limit: usize) -> Result<Body, Error> {
+pub(super) fn body(text: Option<&str>, base64: bool, limit: usize) -> Result<Body, Error> {
     use base64::Engine;
     let bytes = match text {
         None | Some("") => return Ok(Body::empty()),
@@ -229,7 +235,7 @@ fn strip_stage<'a>(path: &'a str, stage: &str) -> &'a str {
     }
 }
 
-fn build_uri(path: &str, query: &str) -> Result<Uri, Error> {
+pub(super) fn build_uri(path: &str, query: &str) -> Result<Uri, Error> {
     let path = if path.is_empty() { "/" } else { path };
     let pq = if query.is_empty() {
         http::uri::PathAndQuery::from_maybe_shared(Bytes::copy_from_slice(path.as_bytes()))
@@ -288,7 +294,7 @@ const RAW_QUERY: &AsciiSet = &CONTROLS
 const QUERY_COMPONENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
 /// An already-encoded path (v2 `rawPath`, ALB `path`) with what a URI cannot hold escaped.
-fn encode_raw_path(path: &str) -> std::borrow::Cow<'_, str> {
+pub(super) fn encode_raw_path(path: &str) -> std::borrow::Cow<'_, str> {
     utf8_percent_encode(path, RAW_PATH).into()
 }
 
@@ -299,7 +305,7 @@ fn encode_decoded_path(path: &str) -> std::borrow::Cow<'_, str> {
 
 /// An already-encoded query string (v2 `rawQueryString`), with what API Gateway passed raw
 /// escaped.
-fn encode_raw_query(query: &str) -> std::borrow::Cow<'_, str> {
+pub(super) fn encode_raw_query(query: &str) -> std::borrow::Cow<'_, str> {
     utf8_percent_encode(query, RAW_QUERY).into()
 }
 
@@ -309,7 +315,7 @@ fn encode_query<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> String {
 }
 
 /// Joins pairs that are still encoded (ALB), escaping only what a URI cannot hold.
-fn join_raw_query<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> String {
+pub(super) fn join_raw_query<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> String {
     join_query(pairs, RAW_QUERY)
 }
 
@@ -423,6 +429,7 @@ pub(crate) fn encode_bytes(origin: Origin, status: http::StatusCode, headers: He
             }
             HttpOutput::Alb(r)
         }
+        Origin::VpcLattice => HttpOutput::Lattice(super::lattice::encode(status, headers, body, is_base64_encoded)),
     }
 }
 

@@ -4,6 +4,7 @@ mod client_ip;
 pub(crate) mod convert;
 mod describe;
 mod json;
+pub(crate) mod lattice;
 mod path;
 mod query;
 mod request_context;

@@ -19,17 +19,21 @@ pub enum RequestContext {
     Alb(AlbTargetGroupRequestContext),
     /// API Gateway WebSocket API.
     WebSocket(ApiGatewayWebsocketProxyRequestContext),
+    /// VPC Lattice, event version 1 (which carries no request context).
+    VpcLatticeV1,
+    /// VPC Lattice, event version 2: service, target group, caller identity.
+    VpcLatticeV2(aws_lambda_events::vpc_lattice::VpcLatticeRequestV2Context),
 }
 
 impl RequestContext {
     /// The caller's IP address as API Gateway saw it (`identity.sourceIp`, `http.sourceIp`).
-    /// ALB puts it in `X-Forwarded-For` instead: see [`ClientIp`](crate::ClientIp).
+    /// ALB and VPC Lattice put it in `X-Forwarded-For` instead: see [`ClientIp`](crate::ClientIp).
     pub fn source_ip(&self) -> Option<&str> {
         match self {
             RequestContext::ApiGatewayV1(c) => c.identity.source_ip.as_deref(),
             RequestContext::ApiGatewayV2(c) => c.http.source_ip.as_deref(),
             RequestContext::WebSocket(c) => c.identity.source_ip.as_deref(),
-            RequestContext::Alb(_) => None,
+            RequestContext::Alb(_) | RequestContext::VpcLatticeV1 | RequestContext::VpcLatticeV2(_) => None,
         }
     }
 }

@@ -9,6 +9,7 @@ use aws_lambda_events::sqs::SqsMessage;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
+use super::kafka::{Kafka, KafkaInput, KafkaMeta};
 use super::message::{decode_bytes, decode_item, decode_text};
 use super::{DynamoDb, EventBridge, Kinesis, Message, S3Object, Sns, Sqs, S3};
 use crate::error::Error;
@@ -77,4 +78,55 @@ pub(crate) fn eventbridge_input<T: DeserializeOwned + 'static>(
     meta.region = e.region;
     meta.resources = e.resources;
     Ok(Message { body, meta })
+}
+
+/// A Kafka record: key and value base64-decoded, the value then decoded into `T` (a record
+/// without a value decodes from JSON `null`; `Vec<u8>` takes the bytes as they are).
+pub(crate) fn kafka_input<T: DeserializeOwned + 'static>(input: KafkaInput) -> Result<Kafka<T>, Error> {
+    use base64::Engine;
+    let r = input.record;
+    let b64 = |what: &str, text: &str| {
+        base64::engine::general_purpose::STANDARD.decode(text).map_err(|e| {
+            Error::bad_request(
+                crate::error::code::MALFORMED_EVENT,
+                format!("the Kafka {what} is not base64"),
+            )
+            .with_source(e)
+        })
+    };
+    let key = r.key.as_deref().map(|k| b64("key", k)).transpose()?;
+    let body = match r.value.as_deref() {
+        Some(v) if std::any::TypeId::of::<T>() == std::any::TypeId::of::<Vec<u8>>() => {
+            // A `Vec<u8>` handler gets the value's bytes as they are, JSON or not.
+            let bytes = b64("value", v)?;
+            let de = serde::de::value::SeqDeserializer::<_, serde::de::value::Error>::new(bytes.into_iter());
+            T::deserialize(de).map_err(|e| {
+                Error::bad_request(crate::error::code::MALFORMED_EVENT, "the Kafka value could not be read")
+                    .with_source(e)
+            })?
+        }
+        Some(v) => decode_bytes("Kafka value", &b64("value", v)?)?,
+        None => decode_bytes("Kafka value", b"null")?,
+    };
+    let headers = r
+        .headers
+        .into_iter()
+        .flatten()
+        .map(|(name, bytes)| (name, bytes.into_iter().map(|b| b.0).collect()))
+        .collect();
+    Ok(Message {
+        body,
+        meta: KafkaMeta {
+            source: input.source,
+            event_source_arn: input.event_source_arn,
+            bootstrap_servers: input.bootstrap_servers,
+            topic: r.topic,
+            partition: r.partition,
+            offset: r.offset,
+            timestamp_ms: r.timestamp,
+            timestamp_type: r.timestamp_type,
+            key,
+            headers,
+        },
+    })
 }

@@ -10,6 +10,8 @@
 //!   fails alone; the whole batch fails only when a failed record's id cannot be read;
 //! - SNS, S3 and EventBridge cannot report single records, so any failure fails the invocation
 //!   and the service retries the event;
+//! - Kafka cannot either: the first failure fails the invocation and later records are not
+//!   offered (the whole batch is redelivered);
 //! - routes of one source are tried in the order they were added; the first match serves the
 //!   record.
 
@@ -17,6 +19,7 @@ mod all_or_nothing;
 mod batch;
 mod handler;
 mod input;
+mod kafka;
 mod message;
 mod other;
 mod pattern;
@@ -32,7 +35,9 @@ use serde_json::value::RawValue;
 
 pub use handler::RecordHandler;
 pub(crate) use handler::{erase, BoxFuture, Erased, Other};
+pub(crate) use input::kafka_input;
 pub(crate) use input::{dynamodb_input, eventbridge_input, kinesis_input, s3_input, sns_input, sqs_input};
+pub use kafka::{Kafka, KafkaMeta, KafkaSource};
 pub use message::{DynamoDb, EventBridge, Kinesis, Message, S3Object, Sns, Sqs, S3};
 pub use pattern::{EventMatch, Glob, S3Match};
 
@@ -60,6 +65,8 @@ pub(crate) struct EventRoutes {
     pub(crate) eventbridge: Vec<(EventMatch, Erased<EventBridgeEvent<Box<RawValue>>>)>,
     pub(crate) dynamodb: Vec<(Glob, Erased<DynamoDbRecord>)>,
     pub(crate) kinesis: Vec<(Glob, Erased<KinesisEventRecord>)>,
+    /// Kafka routes, by topic.
+    pub(crate) kafka: Vec<(Glob, Erased<kafka::KafkaInput>)>,
     /// The event fallback: events of a shape no source matches.
     pub(crate) other: Option<Other>,
     pub(crate) fifo_mode: FifoMode,
