@@ -20,7 +20,9 @@
 
 mod client;
 pub mod events;
+mod fake_management_api;
 mod runtime_api;
 
 pub use client::TestClient;
+pub use fake_management_api::{FakeManagementApi, Post};
 pub use runtime_api::{Invocation, Outcome, RuntimeApiServer};

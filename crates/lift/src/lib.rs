@@ -62,6 +62,7 @@ pub mod resilience;
 mod route_boundary;
 mod runtime;
 mod state;
+pub mod websocket;
 
 pub use crate::app::{App, DEFAULT_BODY_LIMIT};
 pub use crate::context::{AlreadySet, Context, Principal, MAX_CORRELATION_ID_LEN};
