@@ -7,6 +7,8 @@ use std::time::Duration;
 pub enum StoreError {
     /// No answer within the store's timeout.
     TimedOut {
+        /// The table.
+        table: String,
         /// The bound that elapsed.
         after: Duration,
     },
@@ -18,7 +20,12 @@ pub enum StoreError {
 impl fmt::Display for StoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::TimedOut { after } => write!(f, "WebSocket connection table did not answer within {after:?}"),
+            Self::TimedOut { table, after } => {
+                write!(
+                    f,
+                    "WebSocket connection table `{table}` did not answer within {after:?}"
+                )
+            }
             Self::Failed(e) => write!(f, "WebSocket connection table failed: {e}"),
         }
     }

@@ -4,6 +4,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use aws_sdk_dynamodb::Client;
@@ -34,10 +35,19 @@ struct Inner {
 impl DynamoConnectionStore {
     /// The connections of WebSocket API `name` (part of every item id: APIs with different
     /// names sharing a table never see each other's connections) on `table`.
+    ///
+    /// Its client is the table's with the SDK's retries off: a retried call would outlast the
+    /// store's timeout (and the `$connect` waiting on it), and a failed one has a clear cause.
     pub fn new(table: &FleetTable, name: &str) -> Self {
+        let config = table
+            .client()
+            .config()
+            .to_builder()
+            .retry_config(RetryConfig::disabled())
+            .build();
         Self {
             inner: Arc::new(Inner {
-                client: table.client().clone(),
+                client: Client::from_conf(config),
                 table: table.name().to_owned(),
                 ids: Ids::new(name),
                 shards: 1,
@@ -249,7 +259,10 @@ impl DynamoConnectionStore {
         let after = self.inner.timeout;
         tokio::time::timeout(after, call)
             .await
-            .map_err(|_| StoreError::TimedOut { after })
+            .map_err(|_| StoreError::TimedOut {
+                table: self.inner.table.clone(),
+                after,
+            })
     }
 
     fn failed<E, R>(&self, op: &str, e: SdkError<E, R>) -> StoreError

@@ -8,11 +8,10 @@ use lift_dynamodb::DynamoConnectionStore;
 
 use super::{Connection, ConnectionStore, ConnectionStoreError, StoreFuture};
 
+/// Every failure, the table's timeout included, becomes `Unavailable` with a message naming
+/// the table (`TimedOut` is the invocation's deadline).
 fn convert(e: StoreError) -> ConnectionStoreError {
-    match e {
-        StoreError::TimedOut { after } => ConnectionStoreError::TimedOut { after },
-        other => ConnectionStoreError::Unavailable(other.to_string()),
-    }
+    ConnectionStoreError::Unavailable(e.to_string())
 }
 
 fn to_lift(c: StoredConnection) -> Connection {
