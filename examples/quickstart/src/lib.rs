@@ -25,9 +25,16 @@
 //!   `batchItemFailures`, the rest succeed
 //! - SNS, S3, EventBridge and schedules: logged, succeed
 //! - WebSocket `$connect`, `$disconnect`, `$default`: accepted; `$default` echoes the message
+//! - WebSocket `$connect` records the connection with the invocation's tenant and principal
+//!   (in `LIFT_TABLE` when set, in memory otherwise; 503 when the table fails), `$disconnect`
+//!   removes it; route `broadcast` (`{"action": "broadcast", "message": ...}`) sends
+//!   `{"from", "message"}` to every connection of the sender's tenant through the management
+//!   API (`https://{domain}/{stage}`, or `AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI`), answers
+//!   `{"sent", "gone", "failed"}` and forgets connections that answer 410 Gone
 
 mod quota;
 mod settings;
+mod websocket;
 
 use std::sync::atomic::{AtomicI64, Ordering};
 
@@ -176,16 +183,6 @@ async fn on_schedule(_ctx: Context, ev: EventBridge<Value>) -> Result<(), Error>
     Ok(())
 }
 
-async fn ws_connect(ws: WebSocket) -> StatusCode {
-    tracing::info!(connection_id = %ws.connection_id, "WebSocket connected");
-    StatusCode::OK
-}
-
-async fn ws_disconnect(ws: WebSocket) -> StatusCode {
-    tracing::info!(connection_id = %ws.connection_id, "WebSocket disconnected");
-    StatusCode::OK
-}
-
 async fn ws_default(ws: WebSocket, body: String) -> Json<Value> {
     Json(json!({ "connection_id": ws.connection_id, "echo": body }))
 }
@@ -226,8 +223,6 @@ pub fn app_with(settings: Settings) -> App {
         .route("/panic", get(panic_route))
         .route("/flaky", get(flaky))
         .route("/quota", quota::route(&settings))
-        .websocket("$connect", ws_connect)
-        .websocket("$disconnect", ws_disconnect)
         .websocket("$default", ws_default)
         .sqs("*", on_sqs)
         .kinesis("*", on_kinesis)
@@ -236,6 +231,7 @@ pub fn app_with(settings: Settings) -> App {
         .s3(S3Match::any(), on_s3)
         .schedule(on_schedule)
         .eventbridge("*", on_event);
+    let app = websocket::routes(app, &settings);
     // Applied at build around every HTTP and WebSocket route, whatever the order of calls.
     with_resilience(app, &settings)
 }
