@@ -271,3 +271,33 @@ fn fastrand_id() -> u64 {
         .map(|d| d.as_nanos() as u64)
         .unwrap_or(0)
 }
+
+#[tokio::test]
+async fn a_management_call_ends_before_the_invocations_deadline() {
+    // A port that accepts and never answers; the invocation has 300 ms left.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", silent.local_addr().unwrap());
+    let mut lambda = lambda_runtime::Context::default();
+    lambda.deadline = (std::time::SystemTime::now() + Duration::from_millis(300))
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let ctx = Context::from_lambda(lambda, false);
+    let api = Management::from_conf(sdk_config())
+        .endpoint_override(url)
+        .timeout(Duration::from_secs(10))
+        .for_event(&ctx, &WebSocket::default())
+        .unwrap();
+    let started = std::time::Instant::now();
+    match api.send("c1", b"x".as_slice()).await {
+        Err(ManagementError::TimedOut { after }) => assert!(after <= Duration::from_millis(300), "{after:?}"),
+        other => panic!("expected a timeout, got {other:?}"),
+    }
+    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+    assert_eq!(
+        ManagementError::TimedOut { after: Duration::ZERO }
+            .into_error()
+            .status(),
+        StatusCode::GATEWAY_TIMEOUT
+    );
+}

@@ -32,8 +32,11 @@
 //!
 //! async fn shout(ctx: Context, ws: WebSocket, State(store): State<Store>,
 //!                State(api): State<Management>, body: String) -> Result<String, Error> {
-//!     let report = websocket::broadcast(&**store, &api.for_event(&ctx, &ws)?, ctx.tenant(), body.as_bytes()).await?;
-//!     Ok(format!("sent to {}", report.sent))
+//!     let api = api.for_event(&ctx, &ws)?;
+//!     let report = websocket::broadcast(&**store, &api, ctx.tenant(), body.as_bytes())
+//!         .await
+//!         .map_err(|e| e.into_error())?; // 503 `connection_store_unavailable`
+//!     Ok(format!("sent to {}, {} gone", report.sent, report.gone.len()))
 //! }
 //!
 //! fn app() -> App {
