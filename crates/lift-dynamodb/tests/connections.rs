@@ -303,3 +303,37 @@ async fn a_broadcast_sends_through_moto() {
         Ok::<(), ManagementError>(())
     );
 }
+
+#[tokio::test]
+async fn round_trips_per_operation_do_not_grow_with_the_table() {
+    for (server, endpoint) in common::servers() {
+        let table = common::fresh_table(&endpoint).await;
+        // Other tenants' connections and other kinds of state in the table.
+        let filler = DynamoConnectionStore::new(&table, "chat").shards(2);
+        for i in 0..30 {
+            filler
+                .put(&stored(&format!("other-{i}"), Some(&format!("t{}", i % 5))))
+                .await
+                .unwrap();
+        }
+        let (counted, trips) = faults::counted(&endpoint, &table);
+        let store = DynamoConnectionStore::new(&counted, "chat").shards(2);
+
+        store.put(&stored("mine", Some("acme"))).await.unwrap();
+        assert_eq!(
+            (trips.reads(), trips.writes()),
+            (0, 2),
+            "{server}: $connect is two writes"
+        );
+        let ids = store.tenant_connections(Some("acme")).await.unwrap();
+        assert_eq!(ids, ["mine"], "{server}");
+        assert_eq!(
+            trips.reads(),
+            2,
+            "{server}: a broadcast reads one item per shard, no scan"
+        );
+        store.remove("mine").await.unwrap();
+        assert_eq!(trips.writes(), 4, "{server}: $disconnect is two writes");
+        assert_eq!(trips.total(), 6, "{server}: nothing else was sent");
+    }
+}
