@@ -58,7 +58,13 @@ async fn connections_are_recorded_listed_by_tenant_and_removed() {
         assert_eq!(sorted(&store, None).await, ["n1"], "{server}");
         assert!(sorted(&store, Some("initech")).await.is_empty(), "{server}");
         let a1 = store.get("a1").await.unwrap().unwrap();
-        assert_eq!(a1, stored("a1", Some("acme")), "{server}");
+        let expected = stored("a1", Some("acme"));
+        assert_eq!(
+            (&a1.connection_id, &a1.tenant, &a1.subject),
+            (&expected.connection_id, &expected.tenant, &expected.subject),
+            "{server}"
+        );
+        assert!(a1.expiration.abs_diff(expected.expiration) <= 2, "{server}: {a1:?}");
 
         let removed = store.remove("a1").await.unwrap().unwrap();
         assert_eq!(removed.tenant.as_deref(), Some("acme"), "{server}");
@@ -280,10 +286,52 @@ async fn a_broadcast_reaches_only_the_tenant_and_410s_leave_the_table() {
     }
 }
 
+/// One request to moto's own API (`/moto-api/...`): the answer's body.
+async fn moto_api(moto: &str, method: &str, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = moto.trim_start_matches("http://");
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).await.unwrap();
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    assert!(
+        text.starts_with("HTTP/1.1 200") || text.starts_with("HTTP/1.0 200"),
+        "{text}"
+    );
+    text.split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default()
+}
+
+/// `(connection id, data)` of every `PostToConnection` in moto's recording, sorted.
+fn posts_in(recording: &str) -> Vec<(String, Vec<u8>)> {
+    use base64::Engine;
+    let mut posts: Vec<(String, Vec<u8>)> = recording
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|r| r["method"] == "POST")
+        .filter_map(|r| {
+            let url = r["url"].as_str()?;
+            let id = url.split_once("/@connections/")?.1.to_owned();
+            let body = r["body"].as_str().unwrap_or("");
+            let data = if r["body_encoded"] == true {
+                base64::engine::general_purpose::STANDARD.decode(body).ok()?
+            } else {
+                body.as_bytes().to_vec()
+            };
+            Some((id, data))
+        })
+        .collect();
+    posts.sort();
+    posts
+}
+
 #[tokio::test]
-async fn a_broadcast_sends_through_moto() {
-    // The same broadcast with moto as the management API (it accepts every post, so it shows
-    // the SDK calls work end to end; the 410 path is the test above).
+async fn a_broadcast_through_moto_reaches_only_the_tenant() {
+    // moto as the management API, its request recorder showing who was sent what (moto accepts
+    // every post, so the 410 path is the test above).
     let (_, moto) = common::servers().remove(0);
     let api = Management::from_conf(management_config())
         .endpoint_override(moto.clone())
@@ -291,9 +339,24 @@ async fn a_broadcast_sends_through_moto() {
     let table = common::fresh_table(&moto).await;
     let store = DynamoConnectionStore::new(&table, "chat");
     put_tenants(&store).await;
-    let report = websocket::broadcast(&store, &api, Some("acme"), b"news").await.unwrap();
+    moto_api(&moto, "POST", "/moto-api/recorder/reset-recording").await;
+    moto_api(&moto, "POST", "/moto-api/recorder/start-recording").await;
+    let report = websocket::broadcast(&store, &api, Some("acme"), b"news").await;
+    moto_api(&moto, "POST", "/moto-api/recorder/stop-recording").await;
+    let report = report.unwrap();
     assert_eq!(report.sent, 3);
     assert!(report.gone.is_empty() && report.failed.is_empty(), "{report:?}");
+    let recording = moto_api(&moto, "GET", "/moto-api/recorder/download-recording").await;
+    let news = b"news".to_vec();
+    assert_eq!(
+        posts_in(&recording),
+        [
+            ("acme-1".to_owned(), news.clone()),
+            ("acme-2".to_owned(), news.clone()),
+            ("acme-gone".to_owned(), news),
+        ],
+        "moto received the broadcast on acme's connections only"
+    );
     let report = websocket::broadcast(&store, &api, Some("globex"), b"news")
         .await
         .unwrap();
