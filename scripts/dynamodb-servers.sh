@@ -25,6 +25,8 @@ wait_port() {
 }
 
 moto_port=$(free_port)
+# Where moto writes requests when a test turns its recorder on (/moto-api/recorder/...).
+export MOTO_RECORDER_FILEPATH="$tools/moto-recording.jsonl"
 "$tools/venv/bin/moto_server" -H 127.0.0.1 -p "$moto_port" >"$tools/moto.log" 2>&1 &
 moto_pid=$!
 dynalite_port=$(free_port)

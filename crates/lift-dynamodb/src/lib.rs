@@ -5,10 +5,12 @@
 //! ([`FleetTable::from_env`]), so `AWS_ENDPOINT_URL_DYNAMODB` points it at a local server.
 
 pub mod breaker;
+pub mod connections;
 pub mod rate_limit;
 mod request_counter;
 mod table;
 
 pub use breaker::{FleetBreakerStore, FleetBreakerStoreBuilder};
+pub use connections::DynamoConnectionStore;
 pub use request_counter::RequestCounter;
 pub use table::{epoch_secs, hash_key, FleetTable, TableError, KEY_ATTRIBUTE, TTL_ATTRIBUTE};

@@ -9,6 +9,8 @@
 //! |---|---|
 //! | rate-limit window | `rl#<limiter>#<sha256(key)>#<period ms>#<window start ms>` |
 //! | circuit-breaker state | `cb#<breaker>#<sha256(key)>` |
+//! | WebSocket connection | `ws#<api>#c#<sha256(connection id)>` |
+//! | a tenant's WebSocket connections | `ws#<api>#t#<sha256(tenant)>#<shard>` |
 //! | idempotency record (Powertools' schema) | the idempotency key |
 //!
 //! This is also Powertools' idempotency table definition (`id` partition key, `expiration` TTL

@@ -7,6 +7,8 @@
 //! - [`RuntimeApiServer`]: a Lambda Runtime API over real HTTP, to drive the real
 //!   `lambda_runtime` loop (in-process or in a spawned function binary) with real deadline and
 //!   trace headers, one or many invocations at a time.
+//! - [`FakeManagementApi`]: a loopback fake of the API Gateway Management API that records posts
+//!   and answers 410 Gone on demand (moto never does).
 //!
 //! ```
 //! # async fn demo() {
@@ -20,7 +22,9 @@
 
 mod client;
 pub mod events;
+mod fake_management_api;
 mod runtime_api;
 
 pub use client::TestClient;
+pub use fake_management_api::{FakeManagementApi, Post};
 pub use runtime_api::{Invocation, Outcome, RuntimeApiServer};

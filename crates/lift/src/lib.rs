@@ -66,6 +66,7 @@ mod route_boundary;
 mod runtime;
 mod state;
 pub mod tenant;
+pub mod websocket;
 
 pub use crate::app::{App, DEFAULT_BODY_LIMIT};
 pub use crate::context::{AlreadySet, Context, Principal, MAX_CORRELATION_ID_LEN};

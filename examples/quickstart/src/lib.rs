@@ -24,7 +24,7 @@
 //! - SQS, Kinesis, DynamoDB Streams: a record whose payload has `"fail": true` is reported in
 //!   `batchItemFailures`, the rest succeed
 //! - SNS, S3, EventBridge and schedules: logged, succeed
-//! - WebSocket `$connect`, `$disconnect`, `$default`: accepted; `$default` echoes the message
+//! - WebSocket `$default` echoes the message
 //! - tenancy: every HTTP and WebSocket route resolves the tenant from the verified claim
 //!   `tenant_id` and Lambda tenant isolation (never from a header); it is in the invocation's
 //!   later log lines (`tenant_id`), EMF document and X-Ray annotations; a malformed one is 403
@@ -32,11 +32,18 @@
 //! - VPC Lattice (v1 and v2 events) reach the same HTTP routes and get Lattice's response shape;
 //!   Kafka records from any topic are logged and succeed, a value that is JSON with
 //!   `"fail": true` fails the invocation (the batch is redelivered)
+//! - WebSocket `$connect` records the connection with the invocation's tenant and principal
+//!   (in `LIFT_TABLE` when set, in memory otherwise; 503 when the table fails), `$disconnect`
+//!   removes it; route `broadcast` (`{"action": "broadcast", "message": ...}`) sends
+//!   `{"from", "message"}` to every connection of the sender's tenant through the management
+//!   API (`https://{domain}/{stage}`, or `AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI`), answers
+//!   `{"sent", "gone", "failed"}` and forgets connections that answer 410 Gone
 
 mod quota;
 mod settings;
 mod sources;
 mod tenancy;
+mod websocket;
 
 use std::sync::atomic::{AtomicI64, Ordering};
 
@@ -185,16 +192,6 @@ async fn on_schedule(_ctx: Context, ev: EventBridge<Value>) -> Result<(), Error>
     Ok(())
 }
 
-async fn ws_connect(ws: WebSocket) -> StatusCode {
-    tracing::info!(connection_id = %ws.connection_id, "WebSocket connected");
-    StatusCode::OK
-}
-
-async fn ws_disconnect(ws: WebSocket) -> StatusCode {
-    tracing::info!(connection_id = %ws.connection_id, "WebSocket disconnected");
-    StatusCode::OK
-}
-
 async fn ws_default(ws: WebSocket, body: String) -> Json<Value> {
     Json(json!({ "connection_id": ws.connection_id, "echo": body }))
 }
@@ -235,8 +232,6 @@ pub fn app_with(settings: Settings) -> App {
         .route("/panic", get(panic_route))
         .route("/flaky", get(flaky))
         .route("/quota", quota::route(&settings))
-        .websocket("$connect", ws_connect)
-        .websocket("$disconnect", ws_disconnect)
         .websocket("$default", ws_default)
         .sqs("*", on_sqs)
         .kinesis("*", on_kinesis)
@@ -246,6 +241,7 @@ pub fn app_with(settings: Settings) -> App {
         .schedule(on_schedule)
         .eventbridge("*", on_event);
     let app = sources::register(app);
+    let app = websocket::routes(app, &settings);
     // Applied at build around every HTTP and WebSocket route, whatever the order of calls.
     let app = with_resilience(app, &settings);
     // Added after the resilience stack, so it wraps it (limits can key by tenant).
