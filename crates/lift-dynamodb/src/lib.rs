@@ -6,9 +6,11 @@
 
 pub mod breaker;
 pub mod rate_limit;
+mod readiness;
 mod request_counter;
 mod table;
 
 pub use breaker::{FleetBreakerStore, FleetBreakerStoreBuilder};
+pub use readiness::NotReady;
 pub use request_counter::RequestCounter;
 pub use table::{epoch_secs, hash_key, FleetTable, TableError, KEY_ATTRIBUTE, TTL_ATTRIBUTE};
