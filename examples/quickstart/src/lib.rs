@@ -4,6 +4,14 @@
 //! - `POST /orders` `{"item": 1..=64 chars, "quantity": 1..=1000}` → 201 with an `order_id`;
 //!   malformed JSON → 400, a broken rule → 422 naming the field
 //! - `GET /health` → 200 `{"status": "ok"}`; unknown path → 404; wrong method → 405
+//! - `GET /health/ready` → 200 when ready, else 503, `{"status": "ready"|"not_ready", "checks":
+//!   {"table": {"status": "up"|"down"|"timed_out", "latency_ms": ..}}}`: with `LIFT_TABLE` the
+//!   table must answer DescribeTable within 1 s (reports kept 2 s); without it, no check
+//! - CORS for the origins in `QUICKSTART_CORS_ORIGINS` (comma-separated, default
+//!   `https://app.example.com`; `*` for any origin without credentials): preflights answered
+//!   before every other layer, CORS headers on every answer to an allowed origin (errors too),
+//!   none for other origins; the security-headers preset (HSTS, `nosniff`, `X-Frame-Options:
+//!   DENY`, `Referrer-Policy`) on every response
 //! - `GET /panic` panics on purpose, to show the panic boundary (500, the process keeps serving)
 //! - `GET /flaky?fail=N` shows the circuit breaker: the first call arms a process-wide counter
 //!   at N (`&reset=true` re-arms it); while it is above zero each call that reaches the handler
@@ -26,11 +34,14 @@
 //! - SNS, S3, EventBridge and schedules: logged, succeed
 //! - WebSocket `$connect`, `$disconnect`, `$default`: accepted; `$default` echoes the message
 
+mod health;
+mod hygiene;
 mod quota;
 mod settings;
 
 use std::sync::atomic::{AtomicI64, Ordering};
 
+pub use hygiene::{CorsOrigins, DEFAULT_CORS_ORIGINS};
 pub use settings::{Settings, DEFAULT_QUOTA_PER_MINUTE};
 
 use axum::http::StatusCode;
@@ -226,6 +237,7 @@ pub fn app_with(settings: Settings) -> App {
         .route("/panic", get(panic_route))
         .route("/flaky", get(flaky))
         .route("/quota", quota::route(&settings))
+        .readiness(health::readiness(&settings))
         .websocket("$connect", ws_connect)
         .websocket("$disconnect", ws_disconnect)
         .websocket("$default", ws_default)
@@ -236,6 +248,8 @@ pub fn app_with(settings: Settings) -> App {
         .s3(S3Match::any(), on_s3)
         .schedule(on_schedule)
         .eventbridge("*", on_event);
+    // CORS sits outermost and the security headers are added at the edge, whatever the order.
+    let app = hygiene::apply(app, &settings.cors_origins);
     // Applied at build around every HTTP and WebSocket route, whatever the order of calls.
     with_resilience(app, &settings)
 }
