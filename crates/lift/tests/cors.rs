@@ -260,6 +260,22 @@ async fn options_that_is_not_a_preflight_goes_to_the_routes() {
 }
 
 #[tokio::test]
+async fn a_request_without_origin_gets_no_cors_header_but_varies_on_origin() {
+    let client = TestClient::new(app());
+    for source in SOURCES {
+        let what = format!("{source:?}");
+        let (status, h) = call(
+            &client,
+            event(source, "GET", "/items", &[("Authorization", "Bearer t")]),
+        )
+        .await;
+        assert_eq!(status, 200, "{what}");
+        assert_no_cors(&h, &what);
+        assert!(h["vary"].to_ascii_lowercase().contains("origin"), "{what}: {h:?}");
+    }
+}
+
+#[tokio::test]
 async fn a_header_the_handler_set_is_never_overwritten() {
     let client = TestClient::new(app());
     for source in SOURCES {

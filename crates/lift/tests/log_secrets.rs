@@ -23,13 +23,25 @@ const API_KEY: &str = "apikey-51d8aa";
 const PROXY: &str = "Basic cHJveHktc2VjcmV0";
 const SET_COOKIE: &str = "sid=fresh-9c04d1; HttpOnly; Secure";
 /// Parts of the values a partial leak would show.
-const NEEDLES: [&str; 6] = ["tok-3f9a1c", "cookie-77e2b0", "apikey-51d8aa", "cHJveHktc2VjcmV0", "fresh-9c04d1", "HttpOnly"];
+const NEEDLES: [&str; 6] = [
+    "tok-3f9a1c",
+    "cookie-77e2b0",
+    "apikey-51d8aa",
+    "cHJveHktc2VjcmV0",
+    "fresh-9c04d1",
+    "HttpOnly",
+];
 
 /// Logs the credentials under their header names at every level, as a careless handler
 /// would, and answers a session cookie.
 async fn login(headers: HeaderMap) -> ([(header::HeaderName, &'static str); 1], &'static str) {
     let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
-    let (auth, cookie, key, proxy) = (get("authorization"), get("cookie"), get("x-api-key"), get("proxy-authorization"));
+    let (auth, cookie, key, proxy) = (
+        get("authorization"),
+        get("cookie"),
+        get("x-api-key"),
+        get("proxy-authorization"),
+    );
     tracing::trace!(authorization = %auth, cookie = %cookie, "x-api-key" = %key, "trace line");
     tracing::debug!(Authorization = %auth, Cookie = %cookie, "debug line");
     tracing::info!(x_api_key = %key, proxy_authorization = %proxy, "info line");
@@ -69,7 +81,10 @@ async fn credentials_never_reach_a_log_line_at_trace() {
         .build();
         let out = api.invoke(event.to_string()).outcome(Duration::from_secs(20)).await;
         let json = out.json().unwrap();
-        assert!(json.to_string().contains("fresh-9c04d1"), "{source}: the answer carries Set-Cookie: {json}");
+        assert!(
+            json.to_string().contains("fresh-9c04d1"),
+            "{source}: the answer carries Set-Cookie: {json}"
+        );
     }
     runtime.abort();
 
@@ -92,7 +107,10 @@ async fn credentials_never_reach_a_log_line_at_trace() {
     s.write_all(req.as_bytes()).await.unwrap();
     let mut answer = String::new();
     s.read_to_string(&mut answer).await.unwrap();
-    assert!(answer.to_ascii_lowercase().contains("set-cookie: sid=fresh-9c04d1"), "{answer}");
+    assert!(
+        answer.to_ascii_lowercase().contains("set-cookie: sid=fresh-9c04d1"),
+        "{answer}"
+    );
     stop.send(()).unwrap();
     server.await.unwrap().unwrap();
 
@@ -102,7 +120,10 @@ async fn credentials_never_reach_a_log_line_at_trace() {
         let n = lines.iter().filter(|l| l.contains(level)).count();
         assert_eq!(n, 4, "{level}: {n} lines");
     }
-    assert!(lines.iter().any(|l| l.contains(lift::observability::REDACTED)), "values are replaced, fields kept");
+    assert!(
+        lines.iter().any(|l| l.contains(lift::observability::REDACTED)),
+        "values are replaced, fields kept"
+    );
     for line in &lines {
         for needle in NEEDLES {
             assert!(!line.contains(needle), "{needle:?} in {line}");

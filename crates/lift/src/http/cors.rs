@@ -52,9 +52,9 @@ use axum::response::{IntoResponse, Response};
 use http::header::{
     ACCESS_CONTROL_ALLOW_CREDENTIALS, ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS,
     ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_EXPOSE_HEADERS, ACCESS_CONTROL_MAX_AGE, ACCESS_CONTROL_REQUEST_METHOD,
-    ORIGIN,
+    ORIGIN, VARY,
 };
-use http::{HeaderMap, Method, StatusCode};
+use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use pin_project_lite::pin_project;
 use tower::{Layer, Service};
 
@@ -77,6 +77,8 @@ const CORS_RESPONSE_HEADERS: [http::HeaderName; 5] = [
     ACCESS_CONTROL_MAX_AGE,
 ];
 const ALLOW_PRIVATE_NETWORK: &str = "access-control-allow-private-network";
+/// `tower-http`'s default `Vary` list, as one static value (no allocation).
+const VARY_VALUE: &str = "origin, access-control-request-method, access-control-request-headers";
 
 /// [`CorsLayer`] behind Lift's boundary (see the module docs). Applied by
 /// [`App::cors`](crate::App::cors); usable on any axum router or tower service too.
@@ -132,9 +134,12 @@ where
     }
 
     fn call(&mut self, req: http::Request<Body>) -> Self::Future {
-        if req.method() == Method::OPTIONS && !is_preflight(req.method(), req.headers()) {
-            // `tower-http` would answer every OPTIONS as a preflight; this one is for the routes.
-            // (`poll_ready` above readied this very service.)
+        let has_origin = req.headers().contains_key(ORIGIN);
+        if !has_origin || (req.method() == Method::OPTIONS && !is_preflight(req.method(), req.headers())) {
+            // Not a CORS request (no `Origin`: curl, server to server, same-origin GET), or an
+            // OPTIONS `tower-http` would wrongly answer as a preflight: straight to the routes,
+            // without `tower-http`'s per-request header map. (`poll_ready` above readied this
+            // very service.)
             let future = self.cors.get_mut().call(req);
             return CorsFuture {
                 kind: Kind::Routes { future },
@@ -183,7 +188,13 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
         match self.project().kind.project() {
-            KindProj::Routes { future } => future.poll(cx),
+            KindProj::Routes { future } => {
+                let mut res = ready!(future.poll(cx))?;
+                // The answer would differ for a request with an `Origin`: shared caches must
+                // key on it (what `tower-http` sends on its own answers).
+                res.headers_mut().append(VARY, HeaderValue::from_static(VARY_VALUE));
+                Poll::Ready(Ok(res))
+            }
             KindProj::Cors { future, preflight } => {
                 let mut res = ready!(future.poll(cx))?;
                 if !res.headers().contains_key(ACCESS_CONTROL_ALLOW_ORIGIN) {
