@@ -95,3 +95,50 @@ impl CorsOrigins {
 pub(crate) fn apply(app: App, origins: &CorsOrigins) -> App {
     app.cors(origins.layer()).security_headers(SecurityHeaders::preset())
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn origin_lists_parse_trimmed_and_refuse_what_is_not_an_origin() {
+        let list = CorsOrigins::parse(" https://a.example.com, http://localhost:5173 ,").unwrap();
+        assert_eq!(
+            list,
+            CorsOrigins::List(vec![
+                HeaderValue::from_static("https://a.example.com"),
+                HeaderValue::from_static("http://localhost:5173"),
+            ])
+        );
+        assert_eq!(CorsOrigins::parse("*").unwrap(), CorsOrigins::Any);
+        assert_eq!(
+            CorsOrigins::parse("").unwrap(),
+            CorsOrigins::List(vec![]),
+            "no cross-origin caller"
+        );
+        assert_eq!(
+            CorsOrigins::default(),
+            CorsOrigins::List(vec![HeaderValue::from_static(DEFAULT_CORS_ORIGINS)])
+        );
+        for bad in [
+            "a.example.com",
+            "https://",
+            "https://a.example.com/",
+            "https://*.example.com",
+            "*, https://a.example.com",
+            "ftp://a",
+        ] {
+            assert!(CorsOrigins::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn both_policies_are_valid_for_tower_http() {
+        // tower-http panics when the layer is applied to an invalid policy (credentials + `*`).
+        for origins in [CorsOrigins::Any, CorsOrigins::default()] {
+            let _ = tower::Layer::layer(&origins.layer(), tower::service_fn(|_: ()| async { Ok::<_, ()>(()) }));
+        }
+    }
+}
