@@ -228,7 +228,8 @@ impl App {
     /// Serves `readiness` at its path (default `GET /health/ready`): 200 when every check
     /// passes, else 503, each check's status and latency in the body. Liveness is
     /// [`health::live`](crate::health::live), mounted where you want it. See
-    /// [`health`](crate::health).
+    /// [`health`](crate::health). Like [`route`](Self::route), it panics at start when the path
+    /// already has a `GET` route.
     pub fn readiness(self, readiness: crate::health::Readiness) -> Self {
         let probe = readiness.build();
         let path = probe.path().to_owned();
