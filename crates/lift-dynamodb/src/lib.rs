@@ -7,10 +7,12 @@
 pub mod breaker;
 pub mod connections;
 pub mod rate_limit;
+mod readiness;
 mod request_counter;
 mod table;
 
 pub use breaker::{FleetBreakerStore, FleetBreakerStoreBuilder};
 pub use connections::DynamoConnectionStore;
+pub use readiness::NotReady;
 pub use request_counter::RequestCounter;
 pub use table::{epoch_secs, hash_key, FleetTable, TableError, KEY_ATTRIBUTE, TTL_ATTRIBUTE};

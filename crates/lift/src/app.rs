@@ -74,6 +74,10 @@ pub struct App {
     state: http::Extensions,
     #[cfg(feature = "observability")]
     observability: Option<lift_observability::Observability>,
+    /// CORS, outermost on the HTTP routes ([`App::cors`]).
+    cors: Option<crate::cors::Cors>,
+    /// Added to every HTTP response at the edge ([`App::security_headers`]).
+    security_headers: Option<crate::SecurityHeaders>,
 }
 
 impl std::fmt::Debug for App {
@@ -103,6 +107,8 @@ impl App {
             state: http::Extensions::new(),
             #[cfg(feature = "observability")]
             observability: None,
+            cors: None,
+            security_headers: None,
         }
     }
 
@@ -197,6 +203,37 @@ impl App {
         self.route_stacks
             .push(Box::new(move |r: Router| r.layer(stack.clone())));
         self
+    }
+
+    /// Answers CORS for every HTTP route with `tower-http`'s [`CorsLayer`](crate::cors::CorsLayer)
+    /// (origins, methods, headers, credentials, max-age), whatever the order of the builder
+    /// calls. It sits outermost, outside authentication and the resilience stacks: preflights
+    /// are answered before them (for any path, with or without an `OPTIONS` handler) and every
+    /// answer to an allowed origin carries the CORS headers, errors included; an origin the
+    /// policy does not allow gets none. See [`cors`](crate::cors). Calling it again replaces the
+    /// policy.
+    pub fn cors(mut self, cors: impl Into<crate::cors::Cors>) -> Self {
+        self.cors = Some(cors.into());
+        self
+    }
+
+    /// Adds `headers` to every HTTP response (handler answers, Lift's errors, preflights) when
+    /// the response does not already have them; start from
+    /// [`SecurityHeaders::preset`](crate::SecurityHeaders::preset).
+    pub fn security_headers(mut self, headers: crate::SecurityHeaders) -> Self {
+        self.security_headers = Some(headers);
+        self
+    }
+
+    /// Serves `readiness` at its path (default `GET /health/ready`): 200 when every check
+    /// passes, else 503, each check's status and latency in the body. Liveness is
+    /// [`health::live`](crate::health::live), mounted where you want it. See
+    /// [`health`](crate::health). Like [`route`](Self::route), it panics at start when the path
+    /// already has a `GET` route.
+    pub fn readiness(self, readiness: crate::health::Readiness) -> Self {
+        let probe = readiness.build();
+        let path = probe.path().to_owned();
+        self.route(&path, axum::routing::get(move || probe.clone().respond()))
     }
 
     /// The largest HTTP request body an extractor reads (413 `payload_too_large` beyond it).
@@ -376,12 +413,13 @@ impl App {
                 .with_state(())
         };
         Lift::from_shared(Shared {
-            router: finish(self.router),
+            router: crate::http::cors::outermost(finish(self.router), self.cors),
             websocket: finish(self.websocket),
             events: self.events,
             correlation_header,
             state: AppState::from_extensions(self.state),
             body_limit,
+            security_headers: self.security_headers,
             #[cfg(feature = "observability")]
             observability: self.observability,
         })

@@ -57,7 +57,15 @@ pub(crate) async fn serve(
 /// correlation id.
 pub(crate) fn finalize(res: &mut Response, ctx: &Context, correlation: &http::HeaderName) {
     if is_bare_not_found(res) {
+        // Keep the headers layers outside the routes added (CORS on a 404, for one).
+        let kept = std::mem::take(res.headers_mut());
         *res = Error::not_found().into_response();
+        let own: Vec<http::HeaderName> = res.headers().keys().cloned().collect();
+        for (name, value) in &kept {
+            if !own.contains(name) {
+                res.headers_mut().append(name, value.clone());
+            }
+        }
     }
     render_error(res, ctx);
     let headers = res.headers_mut();

@@ -32,6 +32,8 @@ pub(crate) struct Shared {
     pub(crate) state: AppState,
     /// The largest request body (decoded from the event) a route receives; 413 beyond it.
     pub(crate) body_limit: usize,
+    /// Added to every HTTP response when absent ([`App::security_headers`](crate::App::security_headers)).
+    pub(crate) security_headers: Option<crate::http::SecurityHeaders>,
     #[cfg(feature = "observability")]
     pub(crate) observability: Option<lift_observability::Observability>,
 }
@@ -164,10 +166,11 @@ impl Lift {
         ctx.set_correlation_from(req.headers(), &self.inner.correlation_header);
         let scope = self.open_scope(&ctx);
         let fut = edge::serve(&self.inner.router, req, &ctx, &self.inner.correlation_header);
-        let res = match &scope {
+        let mut res = match &scope {
             Some(scope) => scope.instrument(fut).await,
             None => fut.await,
         };
+        self.harden(&mut res);
         if let Some(scope) = scope {
             let status = res.status().as_u16();
             let route = Route::of(&res);
@@ -178,6 +181,13 @@ impl Lift {
             });
         }
         res
+    }
+
+    /// Adds the security headers the app set (never over one the response has).
+    fn harden(&self, res: &mut Response) {
+        if let Some(headers) = &self.inner.security_headers {
+            headers.apply(res.headers_mut());
+        }
     }
 
     fn open_scope(&self, ctx: &Context) -> Option<Scope> {
@@ -265,6 +275,7 @@ impl Lift {
             }
             Err(err) => (Origin::of(kind), edge::undecodable(err, ctx, corr)),
         };
+        self.harden(&mut res);
         let route = Route::of(&res);
         let error = res.extensions_mut().remove::<edge::ErrorCode>().map(|c| c.0);
         Served {

@@ -53,6 +53,7 @@ pub mod detect;
 mod edge;
 pub mod error;
 mod function;
+pub mod health;
 mod http;
 mod init;
 pub mod local;
@@ -73,7 +74,9 @@ pub use crate::context::{AlreadySet, Context, Principal, MAX_CORRELATION_ID_LEN}
 pub use crate::edge::DEFAULT_CORRELATION_HEADER;
 pub use crate::error::{BoxError, Error};
 pub use crate::function::Lift;
+pub use crate::http::cors;
 pub use crate::http::{validation_error, ClientIp, Json, Path, PeerAddr, Query, RequestContext, ValidJson, WebSocket};
+pub use crate::http::{FrameOptions, SecurityHeaders};
 pub use crate::init::{main, ConfigError, CONFIG_ERROR_TYPE, RUNTIME_ERROR_TYPE};
 pub use crate::output::Output;
 pub use crate::records::{

@@ -4,6 +4,14 @@
 //! - `POST /orders` `{"item": 1..=64 chars, "quantity": 1..=1000}` → 201 with an `order_id`;
 //!   malformed JSON → 400, a broken rule → 422 naming the field
 //! - `GET /health` → 200 `{"status": "ok"}`; unknown path → 404; wrong method → 405
+//! - `GET /health/ready` → 200 when ready, else 503, `{"status": "ready"|"not_ready", "checks":
+//!   {"table": {"status": "up"|"down"|"timed_out", "latency_ms": ..}}}`: with `LIFT_TABLE` the
+//!   table must answer DescribeTable within 1 s (reports kept 2 s); without it, no check
+//! - CORS for the origins in `QUICKSTART_CORS_ORIGINS` (comma-separated, default
+//!   `https://app.example.com`; `*` for any origin without credentials): preflights answered
+//!   before every other layer, CORS headers on every answer to an allowed origin (errors too),
+//!   none for other origins; the security-headers preset (HSTS, `nosniff`, `X-Frame-Options:
+//!   DENY`, `Referrer-Policy`) on every response
 //! - `GET /panic` panics on purpose, to show the panic boundary (500, the process keeps serving)
 //! - `GET /flaky?fail=N` shows the circuit breaker: the first call arms a process-wide counter
 //!   at N (`&reset=true` re-arms it); while it is above zero each call that reaches the handler
@@ -39,6 +47,8 @@
 //!   API (`https://{domain}/{stage}`, or `AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI`), answers
 //!   `{"sent", "gone", "failed"}` and forgets connections that answer 410 Gone
 
+mod health;
+mod hygiene;
 mod quota;
 mod settings;
 mod sources;
@@ -47,6 +57,7 @@ mod websocket;
 
 use std::sync::atomic::{AtomicI64, Ordering};
 
+pub use hygiene::{CorsOrigins, DEFAULT_CORS_ORIGINS};
 pub use settings::{Settings, DEFAULT_QUOTA_PER_MINUTE};
 
 use axum::http::StatusCode;
@@ -232,6 +243,7 @@ pub fn app_with(settings: Settings) -> App {
         .route("/panic", get(panic_route))
         .route("/flaky", get(flaky))
         .route("/quota", quota::route(&settings))
+        .readiness(health::readiness(&settings))
         .websocket("$default", ws_default)
         .sqs("*", on_sqs)
         .kinesis("*", on_kinesis)
@@ -242,6 +254,8 @@ pub fn app_with(settings: Settings) -> App {
         .eventbridge("*", on_event);
     let app = sources::register(app);
     let app = websocket::routes(app, &settings);
+    // CORS sits outermost and the security headers are added at the edge, whatever the order.
+    let app = hygiene::apply(app, &settings.cors_origins);
     // Applied at build around every HTTP and WebSocket route, whatever the order of calls.
     let app = with_resilience(app, &settings);
     // Added after the resilience stack, so it wraps it (limits can key by tenant).

@@ -12,6 +12,8 @@ pub struct Settings {
     pub table: Option<FleetTable>,
     /// `QUICKSTART_QUOTA_PER_MINUTE` (default 20): `/quota` calls per minute per client.
     pub quota_per_minute: u32,
+    /// `QUICKSTART_CORS_ORIGINS` (default `https://app.example.com`): who may call from a browser.
+    pub cors_origins: crate::hygiene::CorsOrigins,
 }
 
 impl Default for Settings {
@@ -19,6 +21,7 @@ impl Default for Settings {
         Self {
             table: None,
             quota_per_minute: DEFAULT_QUOTA_PER_MINUTE,
+            cors_origins: crate::hygiene::CorsOrigins::default(),
         }
     }
 }
@@ -63,6 +66,7 @@ impl Settings {
         Ok(Self {
             table,
             quota_per_minute,
+            cors_origins: crate::hygiene::CorsOrigins::from_env()?,
         })
     }
 }
