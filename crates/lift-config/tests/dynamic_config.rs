@@ -1,0 +1,344 @@
+//! Dynamic configuration against a loopback HTTP server standing in for the AppConfig and
+//! the Parameters and Secrets Lambda extensions.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{capture_errors, Extension, Reply};
+use lift_config::{
+    AppConfigSource, Config, DynamicStore, NoAppSettings, Parameters, PollError, PollOutcome, Poller, SecretsExtension,
+    Settings, SsmParameterSource,
+};
+use lift_resilience::rate_limit::{per_second, LocalStore, RateLimitStore};
+use serde::Deserialize;
+use tracing::level_filters::LevelFilter;
+
+const PATH: &str = "/applications/app/environments/prod/configurations/main";
+
+#[derive(Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+struct Mine {
+    quota_per_minute: Option<u32>,
+    #[serde(default)]
+    a: u32,
+    #[serde(default)]
+    b: u32,
+}
+
+fn poller(ext: &Extension) -> Poller {
+    Poller::new(
+        AppConfigSource::new("app", "prod", "main", ext.port),
+        Settings::parser::<Mine>(),
+    )
+    .timeout(Duration::from_millis(300))
+}
+
+fn quota(c: &Config) -> Option<u32> {
+    c.snapshot().app::<Mine>().and_then(|m| m.quota_per_minute)
+}
+
+#[tokio::test]
+async fn a_new_document_applies_at_the_next_poll() {
+    let ext = Extension::start().await;
+    ext.reply(
+        PATH,
+        Reply::Body(r#"{"quota_per_minute": 5, "log_level": "DEBUG"}"#.into()),
+    );
+    let config = poller(&ext).interval(Duration::from_millis(100)).spawn();
+    // The first poll runs at once.
+    for _ in 0..50 {
+        if quota(&config).is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(quota(&config), Some(5));
+    assert_eq!(config.snapshot().lift().log_level, Some(LevelFilter::DEBUG));
+    assert_eq!(config.snapshot().version(), 1);
+
+    ext.reply(PATH, Reply::Body(r#"{"quota_per_minute": 7}"#.into()));
+    let changed = std::time::Instant::now();
+    while quota(&config) != Some(7) {
+        assert!(
+            changed.elapsed() < Duration::from_millis(400),
+            "not applied within one poll"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(
+        config.snapshot().lift().log_level,
+        None,
+        "a key absent from the new document is unset"
+    );
+    let polls = config.stats().polls();
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    assert!(config.stats().polls() > polls, "polling goes on");
+    assert_eq!(
+        config.stats().applied(),
+        2,
+        "an unchanged document is not applied again"
+    );
+    assert_eq!(config.stats().errors(), 0);
+    config.stop();
+}
+
+#[tokio::test]
+async fn each_failure_keeps_the_last_good_settings_with_one_error_line() {
+    let (errors, _guard) = capture_errors();
+    let ext = Extension::start().await;
+    let p = poller(&ext);
+    let config = p.config();
+    ext.reply(PATH, Reply::Body(r#"{"quota_per_minute": 5}"#.into()));
+    assert_eq!(p.poll_once().await.unwrap(), PollOutcome::Applied(1));
+
+    let cases: [(Reply, &str); 5] = [
+        (Reply::Body(r#"{"quota_per_minute": 6"#.into()), "not a JSON object"),
+        (
+            Reply::Body(r#"{"quota_per_minute": 6, "quota_per_minute_typo": 1}"#.into()),
+            "unknown field",
+        ),
+        (Reply::Body(r#"{"log_level": "LOUD"}"#.into()), "log_level"),
+        (Reply::Status(500), "answered 500"),
+        (Reply::Hang, "did not answer within"),
+    ];
+    let before = config.snapshot();
+    for (i, (reply, says)) in cases.into_iter().enumerate() {
+        ext.reply(PATH, reply);
+        let err = p.poll_once().await.expect_err("the poll fails");
+        assert!(err.to_string().contains(says), "{err}");
+        assert_eq!(quota(&config), Some(5), "case {i}: the last good settings stay");
+        assert!(Arc::ptr_eq(&before, &config.snapshot()), "case {i}: nothing swapped");
+        assert_eq!(
+            errors.count(),
+            i + 1,
+            "case {i}: exactly one error line: {:?}",
+            errors.0
+        );
+        assert!(errors.last().contains(says), "{}", errors.last());
+        assert_eq!(config.stats().errors(), i as u64 + 1, "counted");
+    }
+    // The same failure again is counted, not logged again.
+    assert!(matches!(p.poll_once().await, Err(PollError::Timeout(_))));
+    assert_eq!(errors.count(), 5);
+    assert_eq!(config.stats().errors(), 6);
+    assert_eq!(config.stats().take_unreported_errors(), 6);
+    assert_eq!(config.stats().take_unreported_errors(), 0);
+
+    // An unreachable source.
+    let gone = Poller::new(
+        AppConfigSource::new("app", "prod", "main", closed_port().await),
+        Settings::parser::<Mine>(),
+    );
+    assert!(matches!(gone.poll_once().await, Err(PollError::Source(_))));
+    assert_eq!(errors.count(), 6);
+    assert!(errors.last().contains("unreachable"), "{}", errors.last());
+
+    // Recovery: a good document applies again.
+    ext.reply(PATH, Reply::Body(r#"{"quota_per_minute": 9}"#.into()));
+    assert_eq!(p.poll_once().await.unwrap(), PollOutcome::Applied(2));
+    assert_eq!(quota(&config), Some(9));
+}
+
+async fn closed_port() -> u16 {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    l.local_addr().unwrap().port()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn readers_during_swaps_see_the_old_or_the_new_settings_never_a_mix() {
+    let config = Config::fixed(Settings::default());
+    config.set(Settings::parse::<Mine>(br#"{"a": 0, "b": 0}"#).unwrap());
+    let writer = {
+        let config = config.clone();
+        tokio::spawn(async move {
+            for n in 1..=200u32 {
+                let doc = format!(r#"{{"a": {n}, "b": {n}}}"#);
+                config.set(Settings::parse::<Mine>(doc.as_bytes()).unwrap());
+                tokio::task::yield_now().await;
+            }
+        })
+    };
+    let readers: Vec<_> = (0..64)
+        .map(|_| {
+            let config = config.clone();
+            tokio::spawn(async move {
+                let mut seen = Vec::new();
+                for _ in 0..50 {
+                    // One snapshot per "invocation"; its two reads straddle other tasks' swaps.
+                    let s = config.snapshot();
+                    let a = s.app::<Mine>().unwrap().a;
+                    tokio::task::yield_now().await;
+                    let b = s.app::<Mine>().unwrap().b;
+                    assert_eq!(a, b, "a mix of two documents");
+                    seen.push(a);
+                }
+                seen
+            })
+        })
+        .collect();
+    writer.await.unwrap();
+    let mut distinct = std::collections::BTreeSet::new();
+    for r in readers {
+        for a in r.await.unwrap() {
+            assert!(a <= 200);
+            distinct.insert(a);
+        }
+    }
+    assert_eq!(config.snapshot().app::<Mine>().unwrap().a, 200);
+    assert!(distinct.len() > 1, "readers ran during the swaps: {distinct:?}");
+}
+
+#[test]
+fn flags_per_tenant() {
+    let s = Settings::parse::<NoAppSettings>(
+        br#"{"flags": {
+            "everyone": true,
+            "nobody": false,
+            "listed": {"tenants": ["acme", "globex"]},
+            "half": {"percentage": 50},
+            "listed_or_tenth": {"tenants": ["acme"], "percentage": 10}
+        }}"#,
+    )
+    .unwrap();
+    assert!(s.flag("everyone", None) && s.flag("everyone", Some("x")));
+    assert!(!s.flag("nobody", Some("acme")));
+    assert!(!s.flag("missing", Some("acme")));
+    assert!(s.flag("listed", Some("acme")) && s.flag("listed", Some("globex")));
+    assert!(!s.flag("listed", Some("initech")) && !s.flag("listed", None));
+    assert!(s.flag("listed_or_tenth", Some("acme")));
+
+    let tenants: Vec<String> = (0..10_000).map(|i| format!("tenant-{i}")).collect();
+    let on = tenants.iter().filter(|t| s.flag("half", Some(t))).count();
+    assert!((4_700..=5_300).contains(&on), "50 % of tenants: {on}");
+    let tenth = tenants.iter().filter(|t| s.flag("listed_or_tenth", Some(t))).count();
+    assert!((850..=1_150).contains(&tenth), "10 %: {tenth}");
+    // Stable: the same answer from a freshly parsed document (another poll, another process),
+    // and a larger percentage only adds tenants.
+    let again =
+        Settings::parse::<NoAppSettings>(br#"{"flags": {"half": {"percentage": 50}, "more": {"percentage": 80}}}"#)
+            .unwrap();
+    for t in &tenants {
+        assert_eq!(s.flag("half", Some(t)), again.flag("half", Some(t)));
+    }
+    assert_eq!(
+        lift_config::bucket("half", "tenant-1"),
+        lift_config::bucket("half", "tenant-1")
+    );
+    let grow = Settings::parse::<NoAppSettings>(br#"{"flags": {"half": {"percentage": 80}}}"#).unwrap();
+    for t in &tenants {
+        if s.flag("half", Some(t)) {
+            assert!(grow.flag("half", Some(t)), "{t} dropped when the percentage grew");
+        }
+    }
+    // Bad rules are refused with the reason.
+    let e = Settings::parse::<NoAppSettings>(br#"{"flags": {"x": {"percentage": 150}}}"#).unwrap_err();
+    assert!(e.to_string().contains("within 0..=100"), "{e}");
+    let e = Settings::parse::<NoAppSettings>(br#"{"flags": {"x": {"tenant": ["a"]}}}"#).unwrap_err();
+    assert!(e.to_string().contains("flag \"x\": unknown field `tenant`"), "{e}");
+    let e = Settings::parse::<NoAppSettings>(br#"{"quota": 1}"#).unwrap_err();
+    assert!(e.to_string().contains("unknown field `quota`"), "{e}");
+    let e = Settings::parse::<NoAppSettings>(br#"{"debug_sample_rate": 2}"#).unwrap_err();
+    assert!(e.to_string().contains("debug_sample_rate"), "{e}");
+    let e = Settings::parse::<NoAppSettings>(b"[1]").unwrap_err();
+    assert!(e.to_string().contains("not a JSON object"), "{e}");
+}
+
+const PARAM: &str = "/systemsmanager/parameters/get?name=%2Fapp%2Fdb-url&withDecryption=true";
+const SECRET: &str = "/secretsmanager/get?secretId=db%2Fpassword";
+
+#[tokio::test]
+async fn parameters_and_secrets_are_cached_for_their_ttl() {
+    let ext = Extension::start().await;
+    ext.reply(
+        PARAM,
+        Reply::Body(
+            r#"{"Parameter": {"Name": "/app/db-url", "Type": "String", "Value": "postgres://db", "Version": 3}}"#
+                .into(),
+        ),
+    );
+    ext.reply(
+        SECRET,
+        Reply::Body(r#"{"Name": "db/password", "SecretString": "s3cret", "VersionId": "v1"}"#.into()),
+    );
+    let params = Parameters::new(
+        SecretsExtension::new(ext.port, Some("session-token".into())),
+        Duration::from_millis(300),
+    );
+
+    assert_eq!(&*params.parameter("/app/db-url").await.unwrap(), "postgres://db");
+    assert_eq!(&*params.parameter("/app/db-url").await.unwrap(), "postgres://db");
+    assert_eq!(ext.calls(PARAM), 1, "the second read within the TTL makes no call");
+    assert_eq!(&*params.secret("db/password").await.unwrap(), "s3cret");
+    assert_eq!(&*params.clone().secret("db/password").await.unwrap(), "s3cret");
+    assert_eq!(ext.calls(SECRET), 1, "clones share the cache");
+    assert!(
+        ext.tokens().iter().all(|t| t.as_deref() == Some("session-token")),
+        "{:?}",
+        ext.tokens()
+    );
+
+    ext.reply(
+        PARAM,
+        Reply::Body(r#"{"Parameter": {"Value": "postgres://db2"}}"#.into()),
+    );
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    assert_eq!(
+        &*params.parameter("/app/db-url").await.unwrap(),
+        "postgres://db2",
+        "fetched again after the TTL"
+    );
+    assert_eq!(ext.calls(PARAM), 2);
+
+    // Failures are errors naming the parameter, never cached.
+    let missing = params.parameter("/nope").await.unwrap_err();
+    assert!(missing.is_not_found(), "{missing}");
+    assert!(missing.to_string().contains("/nope"), "{missing}");
+    ext.reply(
+        SECRET,
+        Reply::Body(r#"{"Name": "db/password", "SecretBinary": "AAE="}"#.into()),
+    );
+    params.clear();
+    let bin = params.secret("db/password").await.unwrap_err();
+    assert!(bin.to_string().contains("SecretString"), "{bin}");
+    assert_eq!(ext.calls(SECRET), 2);
+}
+
+#[tokio::test]
+async fn an_ssm_parameter_can_hold_the_document() {
+    let ext = Extension::start().await;
+    let path = "/systemsmanager/parameters/get?name=app-settings&withDecryption=true";
+    ext.reply(
+        path,
+        Reply::Body(r#"{"Parameter": {"Value": "{\"quota_per_minute\": 3}"}}"#.into()),
+    );
+    let p = Poller::new(
+        SsmParameterSource::new(SecretsExtension::new(ext.port, None), "app-settings"),
+        Settings::parser::<Mine>(),
+    );
+    assert_eq!(p.poll_once().await.unwrap(), PollOutcome::Applied(1));
+    assert_eq!(quota(&p.config()), Some(3));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_rate_limit_follows_the_settings_quota() {
+    let config = Config::fixed(Settings::parse::<Mine>(br#"{"quota_per_minute": 2}"#).unwrap());
+    let store = DynamicStore::new(
+        config.settings().clone(),
+        |s: &Settings| s.app::<Mine>().and_then(|m| m.quota_per_minute).unwrap_or(20),
+        |n: &u32| LocalStore::<u8>::new(per_second(*n), 100),
+    );
+    let admitted = |store: &DynamicStore<u32, LocalStore<u8>>| {
+        (0..10)
+            .filter(|_| RateLimitStore::<u8>::try_check(store, &1).unwrap().unwrap().allowed)
+            .count()
+    };
+    assert_eq!(admitted(&store), 2);
+    // A document that leaves the quota alone keeps the store's state.
+    config.set(Settings::parse::<Mine>(br#"{"quota_per_minute": 2, "a": 1}"#).unwrap());
+    assert_eq!(admitted(&store), 0, "still limited: same quota, same state");
+    config.set(Settings::parse::<Mine>(br#"{"quota_per_minute": 5}"#).unwrap());
+    assert_eq!(store.quota(), 5);
+    assert_eq!(admitted(&store), 5, "the new quota applies to the calls after it");
+}
