@@ -20,7 +20,9 @@
 
 mod client;
 pub mod events;
+mod extension;
 mod runtime_api;
 
 pub use client::TestClient;
+pub use extension::{ExtensionServer, Reply};
 pub use runtime_api::{Invocation, Outcome, RuntimeApiServer};

@@ -74,6 +74,8 @@ pub struct App {
     state: http::Extensions,
     #[cfg(feature = "observability")]
     observability: Option<lift_observability::Observability>,
+    #[cfg(feature = "config")]
+    config: Option<lift_config::Config>,
 }
 
 impl std::fmt::Debug for App {
@@ -103,6 +105,8 @@ impl App {
             state: http::Extensions::new(),
             #[cfg(feature = "observability")]
             observability: None,
+            #[cfg(feature = "config")]
+            config: None,
         }
     }
 
@@ -129,6 +133,17 @@ impl App {
             let _ = observability.install();
         }
         self.observability = Some(observability);
+        self
+    }
+
+    /// Dynamic configuration: each invocation takes the settings in force as it starts (one
+    /// atomic load) and keeps them to its end: [`Context::settings`](crate::Context::settings),
+    /// [`Context::flag`](crate::Context::flag), and its log level and DEBUG sample rate (when
+    /// the observability was built with `dynamic_level(true)`). Polling errors since the last
+    /// invocation are counted as `ConfigErrors` in its EMF document.
+    #[cfg(feature = "config")]
+    pub fn config(mut self, config: lift_config::Config) -> Self {
+        self.config = Some(config);
         self
     }
 
@@ -369,6 +384,8 @@ impl App {
             body_limit,
             #[cfg(feature = "observability")]
             observability: self.observability,
+            #[cfg(feature = "config")]
+            config: self.config,
         })
     }
 

@@ -34,6 +34,9 @@ pub(crate) struct Shared {
     pub(crate) body_limit: usize,
     #[cfg(feature = "observability")]
     pub(crate) observability: Option<lift_observability::Observability>,
+    /// Dynamic configuration, snapshot into each invocation's context as it starts.
+    #[cfg(feature = "config")]
+    pub(crate) config: Option<lift_config::Config>,
 }
 
 /// A built Lift function. Cheap to clone; every clone serves the same routes.
@@ -135,6 +138,10 @@ impl Lift {
     /// Like [`invoke`](Self::invoke) with a context built by the caller (tests, custom runtimes).
     pub async fn invoke_with(&self, json: &str, ctx: Context) -> Result<Output, lambda_runtime::Diagnostic> {
         ctx.attach_state(self.inner.state.clone());
+        #[cfg(feature = "config")]
+        if let Some(config) = &self.inner.config {
+            ctx.attach_settings(config);
+        }
         // HTTP events are decoded before the observability scope opens, so the scope knows the
         // correlation id (a request header) from its first log line.
         let prepared = match detect(json) {
@@ -161,6 +168,10 @@ impl Lift {
     /// its own observability scope.
     pub async fn serve_http(&self, req: http::Request<Body>, ctx: Context) -> Response {
         ctx.attach_state(self.inner.state.clone());
+        #[cfg(feature = "config")]
+        if let Some(config) = &self.inner.config {
+            ctx.attach_settings(config);
+        }
         ctx.set_correlation_from(req.headers(), &self.inner.correlation_header);
         let scope = self.open_scope(&ctx);
         let fut = edge::serve(&self.inner.router, req, &ctx, &self.inner.correlation_header);
