@@ -25,7 +25,12 @@
 //!   `batchItemFailures`, the rest succeed
 //! - SNS, S3, EventBridge and schedules: logged, succeed
 //! - WebSocket `$connect`, `$disconnect`, `$default`: accepted; `$default` echoes the message
+//! - `LIFT_APPCONFIG=app/env/profile` polls AppConfig (its Lambda extension, port
+//!   `AWS_APPCONFIG_EXTENSION_HTTP_PORT`) every `LIFT_CONFIG_POLL_SECONDS` (default 45): a
+//!   document `{"quota_per_minute": 5, "log_level": "DEBUG"}` changes `/quota`'s limit and the
+//!   log level of invocations that start after it, no restart
 
+pub mod config;
 mod quota;
 mod settings;
 
@@ -236,6 +241,10 @@ pub fn app_with(settings: Settings) -> App {
         .s3(S3Match::any(), on_s3)
         .schedule(on_schedule)
         .eventbridge("*", on_event);
+    let app = match &settings.config {
+        Some(config) => app.config(config.clone()),
+        None => app,
+    };
     // Applied at build around every HTTP and WebSocket route, whatever the order of calls.
     with_resilience(app, &settings)
 }

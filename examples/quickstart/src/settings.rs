@@ -12,6 +12,8 @@ pub struct Settings {
     pub table: Option<FleetTable>,
     /// `QUICKSTART_QUOTA_PER_MINUTE` (default 20): `/quota` calls per minute per client.
     pub quota_per_minute: u32,
+    /// `LIFT_APPCONFIG`: dynamic configuration, polled in the background (see [`crate::config`]).
+    pub config: Option<lift::config::Config>,
 }
 
 impl Default for Settings {
@@ -19,6 +21,7 @@ impl Default for Settings {
         Self {
             table: None,
             quota_per_minute: DEFAULT_QUOTA_PER_MINUTE,
+            config: None,
         }
     }
 }
@@ -63,6 +66,7 @@ impl Settings {
         Ok(Self {
             table,
             quota_per_minute,
+            config: crate::config::from_env()?,
         })
     }
 }
