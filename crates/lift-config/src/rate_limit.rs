@@ -10,13 +10,15 @@ use crate::settings::Settings;
 use crate::Dynamic;
 
 struct Built<Q, St> {
+    /// The settings' change count this store was checked against.
     version: u64,
     quota: Q,
     store: Arc<St>,
 }
 
 /// Wraps a rate-limit store (local GCRA, DynamoDB...) built from a quota `Q` chosen from the
-/// settings: each call checks the settings' version (one atomic load), and when a new document
+/// settings: each call checks the settings' change count (one atomic load) besides loading
+/// its store, and when a new document
 /// changes the quota, the store is rebuilt once with it and calls that start afterwards use it.
 ///
 /// What a rebuild keeps is the store's: a DynamoDB store keeps every window's count (they live
@@ -46,10 +48,10 @@ impl<Q: PartialEq + Send + Sync + 'static, St: Send + Sync + 'static> DynamicSto
         select: impl Fn(&Settings) -> Q + Send + Sync + 'static,
         build: impl Fn(&Q) -> St + Send + Sync + 'static,
     ) -> Self {
+        let version = settings.changes();
         let now = settings.load();
         let quota = select(&now);
         let store = Arc::new(build(&quota));
-        let version = now.version();
         drop(now);
         Self {
             settings,
@@ -71,22 +73,18 @@ impl<Q: PartialEq + Send + Sync + 'static, St: Send + Sync + 'static> DynamicSto
     #[inline]
     fn current(&self) -> Guard<Arc<Built<Q, St>>> {
         let built = self.current.load();
-        let settings = self.settings.load();
-        if built.version == settings.version() {
+        let version = self.settings.changes();
+        if built.version == version {
             return built;
         }
-        let quota = (self.select)(&settings);
+        let quota = (self.select)(&self.settings.load());
         // Same quota: the same store (and its state), only the version noted.
         let store = if quota == built.quota {
             built.store.clone()
         } else {
             Arc::new((self.build)(&quota))
         };
-        let next = Arc::new(Built {
-            version: settings.version(),
-            store,
-            quota,
-        });
+        let next = Arc::new(Built { version, store, quota });
         self.current.compare_and_swap(&built, next);
         self.current.load()
     }
