@@ -1,6 +1,8 @@
 //! Dynamic configuration against a loopback HTTP server standing in for the AppConfig and
 //! the Parameters and Secrets Lambda extensions.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::sync::Arc;

@@ -1,6 +1,8 @@
 //! Dynamic configuration through the App: per-invocation settings snapshots, log level,
 //! feature flags, parameters and secrets, polling errors as a metric.
 
+#![allow(clippy::unwrap_used)]
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;

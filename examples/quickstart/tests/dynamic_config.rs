@@ -3,6 +3,8 @@
 //! of later invocations without a restart; a bad document keeps the last good one with one
 //! error line.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::process::Stdio;

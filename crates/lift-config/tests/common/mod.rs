@@ -1,6 +1,6 @@
 //! A loopback HTTP server standing in for the AppConfig and the Parameters and Secrets
 //! extensions, and a tracing layer counting ERROR lines.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use std::collections::HashMap;
 use std::convert::Infallible;
