@@ -26,9 +26,13 @@
 //!
 //! [`Parameters`] reads SSM parameters and Secrets Manager secrets through the Parameters and
 //! Secrets Lambda extension with a time-to-live cache. With the `resilience` feature,
-//! [`DynamicStore`] makes any rate-limit store follow a quota from the settings.
+//! [`DynamicStore`] makes any rate-limit store follow a quota from the settings and
+//! [`breaker_tuning`] makes circuit breakers follow the document's `"breaker"` keys, both
+//! keeping their state.
 
 mod appconfig;
+#[cfg(feature = "resilience")]
+mod breaker;
 mod config;
 mod dynamic;
 #[cfg(feature = "dynamodb")]
@@ -45,6 +49,8 @@ mod source;
 mod ssm;
 
 pub use crate::appconfig::{AppConfigSource, DEFAULT_APPCONFIG_PORT};
+#[cfg(feature = "resilience")]
+pub use crate::breaker::breaker_tuning;
 pub use crate::config::Config;
 pub use crate::dynamic::Dynamic;
 #[cfg(feature = "dynamodb")]
@@ -55,6 +61,8 @@ pub use crate::parameters::{ParameterError, Parameters, DEFAULT_MAX_AGE};
 pub use crate::poller::{PollError, PollOutcome, PollStats, Poller, DEFAULT_INTERVAL, DEFAULT_TIMEOUT};
 #[cfg(feature = "resilience")]
 pub use crate::rate_limit::DynamicStore;
-pub use crate::settings::{parse_level, InvalidDocument, LiftSettings, NoAppSettings, Parser, Settings, LIFT_KEYS};
+pub use crate::settings::{
+    parse_level, BreakerSettings, InvalidDocument, LiftSettings, NoAppSettings, Parser, Settings, LIFT_KEYS,
+};
 pub use crate::source::{ConfigSource, FetchFuture, SourceError};
 pub use crate::ssm::SsmParameterSource;

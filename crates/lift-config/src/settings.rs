@@ -12,7 +12,7 @@ use tracing::level_filters::LevelFilter;
 use crate::flags::Flags;
 
 /// The keys of a document that Lift reads itself; every other key belongs to the app's type.
-pub const LIFT_KEYS: [&str; 3] = ["log_level", "debug_sample_rate", "flags"];
+pub const LIFT_KEYS: [&str; 4] = ["log_level", "debug_sample_rate", "flags", "breaker"];
 
 /// What Lift itself reads from a settings document. Absent keys keep the process's own
 /// configuration (the environment, the code).
@@ -29,6 +29,48 @@ pub struct LiftSettings {
     /// `"flags"`: feature flags (see [`Flags`]).
     #[serde(default)]
     pub flags: Flags,
+    /// `"breaker"`: thresholds and waits of the circuit breakers tuned by these settings
+    /// (`breaker_tuning`, feature `resilience`).
+    #[serde(default)]
+    pub breaker: Option<BreakerSettings>,
+}
+
+/// A document's `"breaker"`: each key present replaces the built value; a breaker keeps its
+/// state across a change (an open circuit stays open for the wait it opened with).
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BreakerSettings {
+    /// Failure rate (percent, 0 to 100) at or above which the circuit opens.
+    pub failure_rate_threshold: Option<f64>,
+    /// Slow-call rate (percent, 0 to 100) at or above which the circuit opens.
+    pub slow_call_rate_threshold: Option<f64>,
+    /// A call at least this long (milliseconds) is slow.
+    pub slow_call_duration_ms: Option<u64>,
+    /// Calls in the window before the rates are judged.
+    pub minimum_calls: Option<u32>,
+    /// How long (milliseconds) a circuit that opens from now on stays open.
+    pub wait_in_open_ms: Option<u64>,
+    /// Trial calls let through in half-open.
+    pub permitted_calls_in_half_open: Option<u32>,
+}
+
+impl BreakerSettings {
+    fn validate(&self) -> Result<(), String> {
+        for (name, v) in [
+            ("failure_rate_threshold", self.failure_rate_threshold),
+            ("slow_call_rate_threshold", self.slow_call_rate_threshold),
+        ] {
+            if let Some(v) = v {
+                if !(0.0..=100.0).contains(&v) {
+                    return Err(format!("breaker.{name} {v} is not within 0..=100"));
+                }
+            }
+        }
+        if self.permitted_calls_in_half_open == Some(0) {
+            return Err("breaker.permitted_calls_in_half_open must be at least 1".to_owned());
+        }
+        Ok(())
+    }
 }
 
 fn level<'de, D: Deserializer<'de>>(d: D) -> Result<Option<LevelFilter>, D::Error> {
@@ -146,6 +188,9 @@ impl Settings {
             }
         }
         lift.flags.validate().map_err(InvalidDocument)?;
+        if let Some(b) = &lift.breaker {
+            b.validate().map_err(InvalidDocument)?;
+        }
         let app: A = serde_json::from_value(Value::Object(app)).map_err(|e| InvalidDocument(e.to_string()))?;
         Ok(Self::new(lift, app))
     }

@@ -150,46 +150,53 @@ async fn closed_port() -> u16 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn readers_during_swaps_see_the_old_or_the_new_settings_never_a_mix() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
     let config = Config::fixed(Settings::default());
     config.set(Settings::parse::<Mine>(br#"{"a": 0, "b": 0}"#).unwrap());
-    let writer = {
-        let config = config.clone();
-        tokio::spawn(async move {
-            for n in 1..=200u32 {
-                let doc = format!(r#"{{"a": {n}, "b": {n}}}"#);
-                config.set(Settings::parse::<Mine>(doc.as_bytes()).unwrap());
-                tokio::task::yield_now().await;
-            }
-        })
-    };
+    let started = Arc::new(AtomicUsize::new(0));
     let readers: Vec<_> = (0..64)
         .map(|_| {
             let config = config.clone();
+            let started = started.clone();
             tokio::spawn(async move {
                 let mut seen = Vec::new();
-                for _ in 0..50 {
+                for i in 0..1_000_000 {
                     // One snapshot per "invocation"; its two reads straddle other tasks' swaps.
                     let s = config.snapshot();
                     let a = s.app::<Mine>().unwrap().a;
+                    if i == 0 {
+                        started.fetch_add(1, Ordering::SeqCst);
+                    }
                     tokio::task::yield_now().await;
                     let b = s.app::<Mine>().unwrap().b;
                     assert_eq!(a, b, "a mix of two documents");
                     seen.push(a);
+                    if a == 200 {
+                        break;
+                    }
                 }
                 seen
             })
         })
         .collect();
-    writer.await.unwrap();
-    let mut distinct = std::collections::BTreeSet::new();
-    for r in readers {
-        for a in r.await.unwrap() {
-            assert!(a <= 200);
-            distinct.insert(a);
-        }
+    // The writer starts once every reader holds a snapshot of the first document.
+    while started.load(Ordering::SeqCst) < 64 {
+        tokio::task::yield_now().await;
     }
-    assert_eq!(config.snapshot().app::<Mine>().unwrap().a, 200);
-    assert!(distinct.len() > 1, "readers ran during the swaps: {distinct:?}");
+    for n in 1..=200u32 {
+        let doc = format!(r#"{{"a": {n}, "b": {n}}}"#);
+        config.set(Settings::parse::<Mine>(doc.as_bytes()).unwrap());
+        tokio::task::yield_now().await;
+    }
+    for r in readers {
+        let seen = r.await.unwrap();
+        assert_eq!(seen.first(), Some(&0), "every reader began with the first document");
+        assert_eq!(seen.last(), Some(&200), "and ended with the last");
+        assert!(
+            seen.windows(2).all(|w| w[0] <= w[1]),
+            "never an older document after a newer one"
+        );
+    }
 }
 
 #[test]
@@ -343,4 +350,68 @@ async fn a_rate_limit_follows_the_settings_quota() {
     config.set(Settings::parse::<Mine>(br#"{"quota_per_minute": 5}"#).unwrap());
     assert_eq!(store.quota(), 5);
     assert_eq!(admitted(&store), 5, "the new quota applies to the calls after it");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_breaker_follows_its_thresholds_and_keeps_its_state() {
+    use lift_config::breaker_tuning;
+    use lift_resilience::circuit_breaker::{
+        BreakerConfig, BreakerState, CircuitBreakerLayer, SlidingWindow, WaitInOpen,
+    };
+    use tower::{Layer, ServiceExt};
+
+    let config = Config::fixed(Settings::default());
+    let layer = CircuitBreakerLayer::new(
+        BreakerConfig::default()
+            .window(SlidingWindow::Count(10))
+            .minimum_calls(10)
+            .failure_rate_threshold(50.0)
+            .wait_in_open(WaitInOpen::Fixed(Duration::from_secs(60))),
+    )
+    .tuning(breaker_tuning(config.settings().clone()));
+    let handle = layer.handle();
+    let svc = layer.layer(tower::service_fn(|fail: bool| async move {
+        if fail {
+            Err::<(), Box<dyn std::error::Error + Send + Sync>>("boom".into())
+        } else {
+            Ok(())
+        }
+    }));
+    let call = |fail: bool| svc.clone().oneshot(fail);
+    for _ in 0..4 {
+        assert!(call(true).await.is_err());
+    }
+    assert_eq!(
+        handle.state(&()),
+        Some(BreakerState::Closed),
+        "4 calls: under the built minimum of 10"
+    );
+
+    config.set(
+        Settings::parse::<NoAppSettings>(br#"{"breaker": {"minimum_calls": 5, "wait_in_open_ms": 1000}}"#).unwrap(),
+    );
+    assert!(call(true).await.is_err());
+    assert_eq!(
+        handle.state(&()),
+        Some(BreakerState::Open),
+        "the new minimum of 5 applies to the next call"
+    );
+
+    // A document that would never open it: the open circuit stays open (its state is kept).
+    config.set(
+        Settings::parse::<NoAppSettings>(br#"{"breaker": {"minimum_calls": 100, "wait_in_open_ms": 600000}}"#).unwrap(),
+    );
+    let rejected = call(false).await.expect_err("still open");
+    assert!(rejected.to_string().contains("open"), "{rejected}");
+    assert_eq!(handle.state(&()), Some(BreakerState::Open));
+    // It opened with a 1 s wait: after it, trial calls go through and close it.
+    tokio::time::advance(Duration::from_millis(1_100)).await;
+    assert!(call(false).await.is_ok());
+    assert_ne!(handle.state(&()), Some(BreakerState::Open));
+
+    // A bad breaker document is refused.
+    let e = Settings::parse::<NoAppSettings>(br#"{"breaker": {"failure_rate_threshold": 150}}"#).unwrap_err();
+    assert!(e.to_string().contains("breaker.failure_rate_threshold"), "{e}");
+    let e = Settings::parse::<NoAppSettings>(br#"{"breaker": {"wait": 1}}"#).unwrap_err();
+    assert!(e.to_string().contains("unknown field `wait`"), "{e}");
 }
