@@ -28,7 +28,7 @@
 //! Secrets Lambda extension with a time-to-live cache. With the `resilience` feature,
 //! [`DynamicStore`] makes any rate-limit store follow a quota from the settings and
 //! [`breaker_tuning`] makes circuit breakers follow the document's `"breaker"` keys, both
-//! keeping their state.
+//! keeping their state; [`timeout_tuning`] makes timeouts follow `"timeout_ms"`.
 
 mod appconfig;
 #[cfg(feature = "resilience")]
@@ -47,6 +47,8 @@ mod rate_limit;
 mod settings;
 mod source;
 mod ssm;
+#[cfg(feature = "resilience")]
+mod timeout;
 
 pub use crate::appconfig::{AppConfigSource, DEFAULT_APPCONFIG_PORT};
 #[cfg(feature = "resilience")]
@@ -66,3 +68,5 @@ pub use crate::settings::{
 };
 pub use crate::source::{ConfigSource, FetchFuture, SourceError};
 pub use crate::ssm::SsmParameterSource;
+#[cfg(feature = "resilience")]
+pub use crate::timeout::timeout_tuning;

@@ -12,7 +12,7 @@ use tracing::level_filters::LevelFilter;
 use crate::flags::Flags;
 
 /// The keys of a document that Lift reads itself; every other key belongs to the app's type.
-pub const LIFT_KEYS: [&str; 4] = ["log_level", "debug_sample_rate", "flags", "breaker"];
+pub const LIFT_KEYS: [&str; 5] = ["log_level", "debug_sample_rate", "flags", "breaker", "timeout_ms"];
 
 /// What Lift itself reads from a settings document. Absent keys keep the process's own
 /// configuration (the environment, the code).
@@ -33,6 +33,10 @@ pub struct LiftSettings {
     /// (`breaker_tuning`, feature `resilience`).
     #[serde(default)]
     pub breaker: Option<BreakerSettings>,
+    /// `"timeout_ms"`: the configured limit of the timeouts tuned by these settings
+    /// (`timeout_tuning`, feature `resilience`); the invocation deadline still bounds it.
+    #[serde(default)]
+    pub timeout_ms: Option<u64>,
 }
 
 /// A document's `"breaker"`: each key present replaces the built value; a breaker keeps its
@@ -188,6 +192,9 @@ impl Settings {
             }
         }
         lift.flags.validate().map_err(InvalidDocument)?;
+        if lift.timeout_ms == Some(0) {
+            return Err(InvalidDocument("timeout_ms must be at least 1".to_owned()));
+        }
         if let Some(b) = &lift.breaker {
             b.validate().map_err(InvalidDocument)?;
         }

@@ -415,3 +415,26 @@ async fn a_breaker_follows_its_thresholds_and_keeps_its_state() {
     let e = Settings::parse::<NoAppSettings>(br#"{"breaker": {"wait": 1}}"#).unwrap_err();
     assert!(e.to_string().contains("unknown field `wait`"), "{e}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_timeout_follows_timeout_ms() {
+    use lift_config::timeout_tuning;
+    use lift_resilience::timeout::{Elapsed, TimeoutLayer};
+    use tower::{Layer, ServiceExt};
+
+    let config = Config::fixed(Settings::default());
+    let svc = TimeoutLayer::new(Duration::from_secs(10))
+        .tuning(timeout_tuning(config.settings().clone()))
+        .layer(tower::service_fn(|_: ()| async move {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            Ok::<_, std::convert::Infallible>(())
+        }));
+    assert!(svc.clone().oneshot(()).await.is_ok(), "the built 10 s");
+    config.set(Settings::parse::<NoAppSettings>(br#"{"timeout_ms": 500}"#).unwrap());
+    let e = svc.clone().oneshot(()).await.unwrap_err();
+    assert!(e.is::<Elapsed>(), "{e}");
+    config.set(Settings::parse::<NoAppSettings>(b"{}").unwrap());
+    assert!(svc.clone().oneshot(()).await.is_ok(), "back to the built limit");
+    let e = Settings::parse::<NoAppSettings>(br#"{"timeout_ms": 0}"#).unwrap_err();
+    assert!(e.to_string().contains("timeout_ms"), "{e}");
+}
