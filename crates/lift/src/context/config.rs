@@ -11,6 +11,8 @@ use crate::error::Error;
 /// The settings in force when the invocation started, and the polling errors it reports.
 pub(crate) struct Attached {
     settings: Arc<Settings>,
+    /// Counted as `ConfigErrors` in the invocation's metrics (with observability).
+    #[cfg_attr(not(feature = "observability"), allow(dead_code))]
     errors_to_report: u64,
 }
 
