@@ -157,3 +157,88 @@ async fn an_appconfig_document_changes_the_quota_and_the_log_level_without_a_res
     assert_eq!(quota(&server, "fourth").await.1["remaining"], 4);
     let _ = server.terminate().await;
 }
+
+/// Runs the binary locally with `vars` until it exits (it must, on a configuration error).
+async fn run_to_exit(vars: &[(&str, &str)]) -> (bool, String) {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_quickstart"));
+    cmd.env_remove("AWS_LAMBDA_RUNTIME_API")
+        .env("PORT", common::free_port().to_string())
+        .stdin(Stdio::null())
+        .kill_on_drop(true);
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    let out = tokio::time::timeout(Duration::from_secs(20), cmd.output())
+        .await
+        .expect("a configuration error ends the process")
+        .unwrap();
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malformed_configuration_variable_fails_the_start_with_a_config_error() {
+    for (vars, names) in [
+        (vec![("LIFT_APPCONFIG", "shop/prod")], "LIFT_APPCONFIG"),
+        (
+            vec![
+                ("LIFT_APPCONFIG", "shop/prod/main"),
+                ("LIFT_CONFIG_POLL_SECONDS", "soon"),
+            ],
+            "LIFT_CONFIG_POLL_SECONDS",
+        ),
+        (
+            vec![("LIFT_APPCONFIG", "shop/prod/main"), ("LIFT_CONFIG_TIMEOUT_MS", "-1")],
+            "LIFT_CONFIG_TIMEOUT_MS",
+        ),
+        (
+            vec![
+                ("LIFT_APPCONFIG", "shop/prod/main"),
+                ("AWS_APPCONFIG_EXTENSION_HTTP_PORT", "99999"),
+            ],
+            "AWS_APPCONFIG_EXTENSION_HTTP_PORT",
+        ),
+    ] {
+        let (ok, stdout) = run_to_exit(&vars).await;
+        assert!(!ok, "{vars:?}: exits non-zero");
+        let line: Value = serde_json::from_str(stdout.lines().next().unwrap_or("")).unwrap_or(Value::Null);
+        assert_eq!(line["errorType"], "Lift.config", "{vars:?}: {stdout}");
+        assert!(
+            line["errorMessage"].as_str().unwrap_or("").contains(names),
+            "{vars:?}: {line}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_extension_at_start_keeps_the_environments_quota() {
+    // Nothing listens on the port: the server starts anyway, logs one error, and serves with
+    // QUICKSTART_QUOTA_PER_MINUTE until a document arrives.
+    let port = common::free_port().to_string();
+    let mut server = Server::start(
+        &[
+            ("LIFT_APPCONFIG", "shop/prod/main"),
+            ("AWS_APPCONFIG_EXTENSION_HTTP_PORT", &port),
+            ("LIFT_CONFIG_POLL_SECONDS", "0.1"),
+            ("QUICKSTART_QUOTA_PER_MINUTE", "3"),
+        ],
+        Stdio::piped(),
+        Stdio::null(),
+    )
+    .await;
+    let lines = collect(&mut server);
+    for _ in 0..3 {
+        assert_eq!(quota(&server, "k").await.0, 200);
+    }
+    assert_eq!(quota(&server, "k").await.0, 429);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let errors = count(&lines, |v| {
+        v["level"] == "ERROR" && v["error"].as_str().is_some_and(|e| e.contains("unreachable"))
+    });
+    assert_eq!(
+        errors,
+        1,
+        "one line for a source that stays unreachable: {:?}",
+        lines.lock().unwrap()
+    );
+    let _ = server.terminate().await;
+}
