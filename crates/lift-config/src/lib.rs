@@ -28,11 +28,14 @@
 //! Secrets Lambda extension with a time-to-live cache. With the `resilience` feature,
 //! [`DynamicStore`] makes any rate-limit store follow a quota from the settings and
 //! [`breaker_tuning`] makes circuit breakers follow the document's `"breaker"` keys, both
-//! keeping their state; [`timeout_tuning`] makes timeouts follow `"timeout_ms"`.
+//! keeping their state; [`timeout_tuning`] and [`bulkhead_tuning`] make timeouts and bulkheads
+//! follow `"timeout_ms"` and `"bulkhead_max_concurrent"`.
 
 mod appconfig;
 #[cfg(feature = "resilience")]
 mod breaker;
+#[cfg(feature = "resilience")]
+mod bulkhead;
 mod config;
 mod dynamic;
 #[cfg(feature = "dynamodb")]
@@ -53,6 +56,8 @@ mod timeout;
 pub use crate::appconfig::{AppConfigSource, DEFAULT_APPCONFIG_PORT};
 #[cfg(feature = "resilience")]
 pub use crate::breaker::breaker_tuning;
+#[cfg(feature = "resilience")]
+pub use crate::bulkhead::bulkhead_tuning;
 pub use crate::config::Config;
 pub use crate::dynamic::Dynamic;
 #[cfg(feature = "dynamodb")]

@@ -12,7 +12,14 @@ use tracing::level_filters::LevelFilter;
 use crate::flags::Flags;
 
 /// The keys of a document that Lift reads itself; every other key belongs to the app's type.
-pub const LIFT_KEYS: [&str; 5] = ["log_level", "debug_sample_rate", "flags", "breaker", "timeout_ms"];
+pub const LIFT_KEYS: [&str; 6] = [
+    "log_level",
+    "debug_sample_rate",
+    "flags",
+    "breaker",
+    "timeout_ms",
+    "bulkhead_max_concurrent",
+];
 
 /// What Lift itself reads from a settings document. Absent keys keep the process's own
 /// configuration (the environment, the code).
@@ -37,6 +44,10 @@ pub struct LiftSettings {
     /// (`timeout_tuning`, feature `resilience`); the invocation deadline still bounds it.
     #[serde(default)]
     pub timeout_ms: Option<u64>,
+    /// `"bulkhead_max_concurrent"`: the limit of the bulkheads tuned by these settings
+    /// (`bulkhead_tuning`, feature `resilience`), per partition.
+    #[serde(default)]
+    pub bulkhead_max_concurrent: Option<usize>,
 }
 
 /// A document's `"breaker"`: each key present replaces the built value; a breaker keeps its
@@ -192,6 +203,9 @@ impl Settings {
             }
         }
         lift.flags.validate().map_err(InvalidDocument)?;
+        if lift.bulkhead_max_concurrent == Some(0) {
+            return Err(InvalidDocument("bulkhead_max_concurrent must be at least 1".to_owned()));
+        }
         if lift.timeout_ms == Some(0) {
             return Err(InvalidDocument("timeout_ms must be at least 1".to_owned()));
         }

@@ -438,3 +438,90 @@ async fn a_timeout_follows_timeout_ms() {
     let e = Settings::parse::<NoAppSettings>(br#"{"timeout_ms": 0}"#).unwrap_err();
     assert!(e.to_string().contains("timeout_ms"), "{e}");
 }
+
+#[tokio::test]
+async fn a_bulkhead_is_resized_without_losing_a_permit() {
+    use lift_config::bulkhead_tuning;
+    use lift_resilience::bulkhead::BulkheadLayer;
+    use tower::{Layer, ServiceExt};
+
+    let config = Config::fixed(Settings::default());
+    let gate = Arc::new(tokio::sync::Semaphore::new(0));
+    let layer = BulkheadLayer::new(2).tuning(bulkhead_tuning(config.settings().clone()));
+    let g = gate.clone();
+    let svc = layer.clone().layer(tower::service_fn(move |_: ()| {
+        let g = g.clone();
+        async move {
+            g.acquire().await.unwrap().forget();
+            Ok::<_, std::convert::Infallible>(())
+        }
+    }));
+    let start = |svc: &_| {
+        let svc: tower::util::BoxCloneSyncService<(), (), Box<dyn std::error::Error + Send + Sync>> =
+            tower::util::BoxCloneSyncService::new(Clone::clone(svc));
+        tokio::spawn(svc.oneshot(()))
+    };
+    let settle = || async {
+        for _ in 0..20 {
+            tokio::task::yield_now().await;
+        }
+    };
+    let mut in_flight = vec![start(&svc), start(&svc)];
+    settle().await;
+    assert!(
+        svc.clone().oneshot(()).await.is_err(),
+        "built limit 2: the third is refused"
+    );
+
+    config.set(Settings::parse::<NoAppSettings>(br#"{"bulkhead_max_concurrent": 4}"#).unwrap());
+    in_flight.push(start(&svc));
+    in_flight.push(start(&svc));
+    settle().await;
+    assert!(
+        svc.clone().oneshot(()).await.is_err(),
+        "raised to 4: the fifth is refused"
+    );
+    assert_eq!(layer.available(&()), Some(0));
+
+    // Lowered to 1 with 4 in flight: nothing new until fewer than one is in flight.
+    config.set(Settings::parse::<NoAppSettings>(br#"{"bulkhead_max_concurrent": 1}"#).unwrap());
+    assert!(
+        svc.clone().oneshot(()).await.is_err(),
+        "lowered under the calls in flight"
+    );
+    gate.add_permits(3);
+    settle().await;
+    for t in in_flight.drain(..3) {
+        let _ = t.await;
+    }
+    assert!(
+        svc.clone().oneshot(()).await.is_err(),
+        "one still in flight: the limit of 1 is used"
+    );
+    gate.add_permits(1);
+    let _ = in_flight.pop().unwrap().await;
+    assert_eq!(
+        layer.available(&()),
+        Some(1),
+        "every permit accounted for: exactly the new limit"
+    );
+    let one = start(&svc);
+    settle().await;
+    assert!(svc.clone().oneshot(()).await.is_err(), "limit 1 holds");
+    gate.add_permits(1);
+    assert!(one.await.unwrap().is_ok());
+
+    // Raised again: the limit comes back whole.
+    config.set(Settings::parse::<NoAppSettings>(br#"{"bulkhead_max_concurrent": 3}"#).unwrap());
+    let _ = svc.clone().ready().await;
+    let three = vec![start(&svc), start(&svc), start(&svc)];
+    settle().await;
+    assert_eq!(layer.available(&()), Some(0));
+    gate.add_permits(3);
+    for t in three {
+        assert!(t.await.unwrap().is_ok());
+    }
+    assert_eq!(layer.available(&()), Some(3));
+    let e = Settings::parse::<NoAppSettings>(br#"{"bulkhead_max_concurrent": 0}"#).unwrap_err();
+    assert!(e.to_string().contains("bulkhead_max_concurrent"), "{e}");
+}
