@@ -167,6 +167,7 @@ pub struct ObservabilityBuilder {
     emf_sink: Option<Arc<dyn LineSink>>,
     xray_sink: Option<Arc<dyn DatagramSink>>,
     annotation_keys: Vec<String>,
+    dynamic_level: bool,
 }
 
 impl fmt::Debug for ObservabilityBuilder {
@@ -193,6 +194,7 @@ impl Default for ObservabilityBuilder {
                 .into_iter()
                 .map(str::to_owned)
                 .collect(),
+            dynamic_level: false,
         }
     }
 }
@@ -406,6 +408,16 @@ impl ObservabilityBuilder {
         self
     }
 
+    /// Lets each invocation set its own log level and DEBUG sample rate
+    /// ([`Observability::start_with`]), e.g. from dynamic configuration. DEBUG events are then
+    /// let through the subscriber's filter and checked per invocation (the cost debug sampling
+    /// already has); without it, overrides are ignored and filtering stays per callsite. An
+    /// override can lower the level to DEBUG at most.
+    pub fn dynamic_level(mut self, on: bool) -> Self {
+        self.dynamic_level = on;
+        self
+    }
+
     /// Validates everything and opens the daemon socket.
     pub fn build(self) -> Result<Observability, ConfigError> {
         let (code, env) = (self.code, self.env);
@@ -505,6 +517,7 @@ impl ObservabilityBuilder {
             log_sink,
             emf_sink,
             xray,
+            dynamic_level: self.dynamic_level,
             counters: Counters::default(),
         }))
     }
@@ -599,6 +612,8 @@ pub(crate) struct Inner {
     pub(crate) emf_sink: Arc<dyn LineSink>,
     pub(crate) xray: Option<Arc<dyn DatagramSink>>,
     pub(crate) counters: Counters,
+    /// Whether invocations may override the level ([`ObservabilityBuilder::dynamic_level`]).
+    pub(crate) dynamic_level: bool,
 }
 
 #[cfg(test)]

@@ -14,7 +14,9 @@ use crate::metrics::MetricSet;
 use crate::stats::Counters;
 use crate::trace_header::Parsed;
 use crate::xray::{Seg, XrayState};
+use crate::LevelOverride;
 use crate::{emf, ids, json, pool, time, InvocationHandle, Metrics, Resolution, Unit};
+use tracing_core::LevelFilter;
 
 /// What the core knows about an invocation when it starts.
 #[derive(Clone, Copy, Debug, Default)]
@@ -65,6 +67,8 @@ pub(crate) struct Shared {
     /// `,"correlation_id":..[,"tenant_id":..]` as known at start (empty when logs are off).
     ids_fragment: Rng,
     pub(crate) cold_start: bool,
+    /// This invocation's log level: the process's, or its override.
+    pub(crate) level: LevelFilter,
     pub(crate) debug_sampled: bool,
     /// Set once any id in `late` is set: until then readers use the start values without
     /// taking the lock.
@@ -207,10 +211,19 @@ fn push(text: &mut String, s: &str) -> Rng {
     (start as u32, text.len() as u32)
 }
 
-pub(crate) fn start(obs: &Arc<Inner>, meta: InvocationMeta<'_>) -> Invocation {
+pub(crate) fn start(obs: &Arc<Inner>, meta: InvocationMeta<'_>, over: LevelOverride) -> Invocation {
     let start_instant = Instant::now();
     let trace = meta.trace_header.and_then(|h| Parsed::parse(h).ok());
-    let debug_sampled = obs.sample_rate > 0.0 && ids::next_f64() < obs.sample_rate;
+    let (level, sample_rate) = if obs.dynamic_level {
+        // An override is at most as verbose as DEBUG (the gate lets no TRACE through).
+        (
+            over.level.map_or(obs.level, |l| l.min(LevelFilter::DEBUG)),
+            over.debug_sample_rate.unwrap_or(obs.sample_rate),
+        )
+    } else {
+        (obs.level, obs.sample_rate)
+    };
+    let debug_sampled = sample_rate > 0.0 && ids::next_f64() < sample_rate;
     let sampled = obs.xray.is_some() && trace.is_some_and(|t| t.is_sampled());
 
     let mut text = pool::take_string();
@@ -269,6 +282,7 @@ pub(crate) fn start(obs: &Arc<Inner>, meta: InvocationMeta<'_>) -> Invocation {
         log_fragment,
         ids_fragment,
         cold_start: meta.cold_start,
+        level,
         debug_sampled,
         late_set: AtomicBool::new(false),
         late: Mutex::new(LateIds::default()),

@@ -75,7 +75,7 @@ impl LevelGate {
         let mut events = LevelFilter::OFF;
         if inner.logs {
             events = inner.level;
-            if inner.sample_rate > 0.0 {
+            if inner.sample_rate > 0.0 || inner.dynamic_level {
                 events = events.max(LevelFilter::DEBUG);
             }
         }
@@ -402,19 +402,20 @@ where
         if !obs.logs {
             return;
         }
-        if level > obs.level {
-            let sampled = leaf
+        // With dynamic levels each invocation has its own level, so every event is checked.
+        if level > obs.level || obs.dynamic_level {
+            let (max, sampled) = leaf
                 .as_ref()
                 .and_then(|s| {
                     s.scope().find_map(|s| {
                         s.extensions()
                             .get::<SpanData>()
-                            .and_then(|d| d.inv.as_ref().map(|i| i.debug_sampled))
+                            .and_then(|d| d.inv.as_ref().map(|i| (i.level, i.debug_sampled)))
                     })
                 })
-                .or_else(|| invocation::current().map(|i| i.debug_sampled))
-                .unwrap_or(false);
-            if !log_line::enabled(obs, level, sampled) {
+                .or_else(|| invocation::current().map(|i| (i.level, i.debug_sampled)))
+                .unwrap_or((obs.level, false));
+            if !log_line::enabled_at(max, level, sampled) {
                 return;
             }
         }

@@ -140,6 +140,7 @@ mod ids;
 mod invocation;
 mod json;
 mod layer;
+mod level_override;
 mod log_line;
 mod metrics;
 mod non_blocking;
@@ -161,6 +162,7 @@ pub use invocation::{
     current_metrics, in_invocation, Invocation, InvocationMeta, Outcome, INVOCATION_SPAN, INVOCATION_TARGET,
 };
 pub use layer::{LevelGate, ObservabilityLayer};
+pub use level_override::LevelOverride;
 pub use log_line::RESERVED_KEYS;
 pub use metrics::{
     MetricError, Metrics, MAX_DIMENSIONS, MAX_DIMENSION_NAME_LEN, MAX_DIMENSION_VALUE_LEN, MAX_METRICS_PER_DOCUMENT,

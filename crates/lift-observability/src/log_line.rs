@@ -2,7 +2,7 @@
 
 use std::cell::RefCell;
 
-use tracing_core::Level;
+use tracing_core::{Level, LevelFilter};
 
 use crate::config::Inner;
 use crate::invocation::Shared;
@@ -94,9 +94,9 @@ pub(crate) fn finish_and_write(line: &mut String, obs: &Inner) {
     }
 }
 
-/// Whether `level` is logged for this invocation (level, or DEBUG sampling).
-pub(crate) fn enabled(obs: &Inner, level: Level, debug_sampled: bool) -> bool {
-    level <= obs.level || (debug_sampled && level <= Level::DEBUG)
+/// Whether `level` is logged under the invocation's level `max` (or DEBUG sampling).
+pub(crate) fn enabled_at(max: LevelFilter, level: Level, debug_sampled: bool) -> bool {
+    level <= max || (debug_sampled && level <= Level::DEBUG)
 }
 
 /// The one summary line of an invocation: route, status, latency and error.
@@ -110,7 +110,7 @@ pub(crate) fn summary(
     failed: bool,
 ) {
     let level = if failed { Level::ERROR } else { Level::INFO };
-    if !enabled(obs, level, inv.debug_sampled) {
+    if !enabled_at(inv.level, level, inv.debug_sampled) {
         return;
     }
     with_buffers(|b| {

@@ -10,7 +10,9 @@ use tracing_subscriber::registry::LookupSpan;
 
 use crate::config::Inner;
 use crate::layer::{LevelGate, ObservabilityLayer};
-use crate::{invocation, ConfigError, Invocation, InvocationMeta, LogDelivery, ObservabilityBuilder, Stats};
+use crate::{
+    invocation, ConfigError, Invocation, InvocationMeta, LevelOverride, LogDelivery, ObservabilityBuilder, Stats,
+};
 
 /// Observability for a whole process, shared by every invocation (`Clone` is an `Arc` clone).
 #[derive(Clone)]
@@ -87,7 +89,13 @@ impl Observability {
 
     /// Starts an invocation's scope. Called by the core at the start of every invocation.
     pub fn start(&self, meta: InvocationMeta<'_>) -> Invocation {
-        invocation::start(&self.inner, meta)
+        invocation::start(&self.inner, meta, LevelOverride::default())
+    }
+
+    /// [`start`](Self::start) with this invocation's own log level and DEBUG sample rate
+    /// (honoured when the builder set [`dynamic_level`](ObservabilityBuilder::dynamic_level)).
+    pub fn start_with(&self, meta: InvocationMeta<'_>, over: LevelOverride) -> Invocation {
+        invocation::start(&self.inner, meta, over)
     }
 
     /// The service name (`service` key and dimension).

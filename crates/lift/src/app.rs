@@ -78,6 +78,8 @@ pub struct App {
     cors: Option<crate::cors::Cors>,
     /// Added to every HTTP response at the edge ([`App::security_headers`]).
     security_headers: Option<crate::SecurityHeaders>,
+    #[cfg(feature = "config")]
+    config: Option<lift_config::Config>,
 }
 
 impl std::fmt::Debug for App {
@@ -109,6 +111,8 @@ impl App {
             observability: None,
             cors: None,
             security_headers: None,
+            #[cfg(feature = "config")]
+            config: None,
         }
     }
 
@@ -135,6 +139,17 @@ impl App {
             let _ = observability.install();
         }
         self.observability = Some(observability);
+        self
+    }
+
+    /// Dynamic configuration: each invocation takes the settings in force as it starts (one
+    /// atomic load) and keeps them to its end: [`Context::settings`](crate::Context::settings),
+    /// [`Context::flag`](crate::Context::flag), and its log level and DEBUG sample rate (when
+    /// the observability was built with `dynamic_level(true)`). Polling errors since the last
+    /// invocation are counted as `ConfigErrors` in its EMF document.
+    #[cfg(feature = "config")]
+    pub fn config(mut self, config: lift_config::Config) -> Self {
+        self.config = Some(config);
         self
     }
 
@@ -422,6 +437,8 @@ impl App {
             security_headers: self.security_headers,
             #[cfg(feature = "observability")]
             observability: self.observability,
+            #[cfg(feature = "config")]
+            config: self.config,
         })
     }
 

@@ -13,6 +13,9 @@ use crate::error::Error;
 use crate::obs::ObsHandle;
 use crate::state::AppState;
 
+#[cfg(feature = "config")]
+mod config;
+
 /// Everything Lift knows about the invocation being served.
 ///
 /// A `Context` belongs to exactly one invocation: it is built when the invocation starts and
@@ -45,6 +48,9 @@ struct Inner {
     state: OnceLock<AppState>,
     /// Typed values attached by middleware or the handler; allocated only when used.
     extensions: Mutex<http::Extensions>,
+    /// The dynamic settings in force when the invocation started.
+    #[cfg(feature = "config")]
+    settings: OnceLock<config::Attached>,
 }
 
 impl fmt::Debug for Context {
@@ -151,6 +157,8 @@ impl Context {
                 obs: OnceLock::new(),
                 state: OnceLock::new(),
                 extensions: Mutex::new(http::Extensions::new()),
+                #[cfg(feature = "config")]
+                settings: OnceLock::new(),
             }),
         }
     }

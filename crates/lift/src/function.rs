@@ -36,6 +36,9 @@ pub(crate) struct Shared {
     pub(crate) security_headers: Option<crate::http::SecurityHeaders>,
     #[cfg(feature = "observability")]
     pub(crate) observability: Option<lift_observability::Observability>,
+    /// Dynamic configuration, snapshot into each invocation's context as it starts.
+    #[cfg(feature = "config")]
+    pub(crate) config: Option<lift_config::Config>,
 }
 
 /// A built Lift function. Cheap to clone; every clone serves the same routes.
@@ -137,6 +140,10 @@ impl Lift {
     /// Like [`invoke`](Self::invoke) with a context built by the caller (tests, custom runtimes).
     pub async fn invoke_with(&self, json: &str, ctx: Context) -> Result<Output, lambda_runtime::Diagnostic> {
         ctx.attach_state(self.inner.state.clone());
+        #[cfg(feature = "config")]
+        if let Some(config) = &self.inner.config {
+            ctx.attach_settings(config);
+        }
         // HTTP events are decoded before the observability scope opens, so the scope knows the
         // correlation id (a request header) from its first log line.
         let prepared = match detect(json) {
@@ -163,6 +170,10 @@ impl Lift {
     /// its own observability scope.
     pub async fn serve_http(&self, req: http::Request<Body>, ctx: Context) -> Response {
         ctx.attach_state(self.inner.state.clone());
+        #[cfg(feature = "config")]
+        if let Some(config) = &self.inner.config {
+            ctx.attach_settings(config);
+        }
         ctx.set_correlation_from(req.headers(), &self.inner.correlation_header);
         let scope = self.open_scope(&ctx);
         let fut = edge::serve(&self.inner.router, req, &ctx, &self.inner.correlation_header);

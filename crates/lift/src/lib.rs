@@ -92,6 +92,9 @@ pub use lift_observability as observability;
 #[cfg(feature = "dynamodb")]
 pub use lift_dynamodb as dynamodb;
 
+#[cfg(feature = "config")]
+pub use lift_config as config;
+
 /// Re-exports of the crates Lift builds on, so apps need not pin their versions.
 pub mod deps {
     pub use aws_lambda_events;

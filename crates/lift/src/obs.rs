@@ -48,15 +48,21 @@ mod enabled {
         /// Opens the scope when observability is on, and attaches its handle to the context.
         pub(crate) fn open(obs: Option<&lift_observability::Observability>, ctx: &Context) -> Option<Self> {
             let obs = obs?;
-            let inv = obs.start(lift_observability::InvocationMeta {
+            let meta = lift_observability::InvocationMeta {
                 request_id: ctx.request_id(),
                 function_arn: ctx.function_arn(),
                 trace_header: ctx.trace_header(),
                 cold_start: ctx.cold_start(),
                 correlation_id: ctx.correlation_id(),
                 tenant_id: ctx.tenant(),
-            });
+            };
+            #[cfg(feature = "config")]
+            let inv = obs.start_with(meta, ctx.level_override());
+            #[cfg(not(feature = "config"))]
+            let inv = obs.start(meta);
             ctx.attach_obs(ObsHandle(inv.handle()));
+            #[cfg(feature = "config")]
+            ctx.report_config_errors();
             Some(Self(inv))
         }
 

@@ -46,7 +46,12 @@
 //!   `{"from", "message"}` to every connection of the sender's tenant through the management
 //!   API (`https://{domain}/{stage}`, or `AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI`), answers
 //!   `{"sent", "gone", "failed"}` and forgets connections that answer 410 Gone
+//! - `LIFT_APPCONFIG=app/env/profile` polls AppConfig (its Lambda extension, port
+//!   `AWS_APPCONFIG_EXTENSION_HTTP_PORT`) every `LIFT_CONFIG_POLL_SECONDS` (default 45): a
+//!   document `{"quota_per_minute": 5, "log_level": "DEBUG"}` changes `/quota`'s limit and the
+//!   log level of invocations that start after it, no restart
 
+pub mod config;
 mod health;
 mod hygiene;
 mod quota;
@@ -256,6 +261,10 @@ pub fn app_with(settings: Settings) -> App {
     let app = websocket::routes(app, &settings);
     // CORS sits outermost and the security headers are added at the edge, whatever the order.
     let app = hygiene::apply(app, &settings.cors_origins);
+    let app = match &settings.config {
+        Some(config) => app.config(config.clone()),
+        None => app,
+    };
     // Applied at build around every HTTP and WebSocket route, whatever the order of calls.
     let app = with_resilience(app, &settings);
     // Added after the resilience stack, so it wraps it (limits can key by tenant).

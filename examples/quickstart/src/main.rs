@@ -10,7 +10,11 @@ use lift::observability::Observability;
 
 fn main() -> std::process::ExitCode {
     lift::main(|| async {
-        let observability = Observability::from_env()?;
+        // With dynamic configuration each invocation may carry its own log level.
+        let observability = Observability::builder()
+            .with_env()?
+            .dynamic_level(quickstart::config::enabled())
+            .build()?;
         let settings = quickstart::Settings::from_env().await?;
         Ok(quickstart::app_with(settings).observability(observability))
     })

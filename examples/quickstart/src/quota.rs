@@ -8,6 +8,7 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::routing::{get, MethodRouter};
 use axum::Extension;
+use lift::config::DynamicStore;
 use lift::dynamodb::rate_limit::{DynamoRateLimitStore, Limit};
 use lift::resilience::rate_limit::{Decision, FailMode, LocalStore, Quota, RateLimitLayer, RateLimitStore};
 use lift::resilience::{HandleRejectionsLayer, MetricsListener};
@@ -35,20 +36,40 @@ const LOCAL_CLIENTS: usize = 10_000;
 /// a fixed one-minute window shared by every process; in process it is a burst of N refilled
 /// at N per minute. A store that does not answer within a second lets the call through
 /// (fail open), and the limiter logs it once per window and counts `RateLimitStoreErrors`.
+///
+/// With dynamic configuration the limit is the document's `quota_per_minute` when it has one:
+/// the store is rebuilt once per change and calls that start afterwards use it (the fleet
+/// table keeps each window's count across the change; in process, clients start afresh).
 pub(crate) fn route(settings: &Settings) -> MethodRouter {
     let n = settings.quota_per_minute;
-    match &settings.table {
-        Some(table) => {
-            let store = DynamoRateLimitStore::builder(table, "quickstart-quota", Limit::per_minute(n))
-                .timeout(STORE_TIMEOUT)
-                .build();
-            limited(store)
+    match (&settings.table, &settings.config) {
+        (Some(table), None) => limited(dynamo_store(table, n)),
+        (None, None) => limited(local_store(n)),
+        (Some(table), Some(config)) => {
+            let table = table.clone();
+            limited(DynamicStore::new(
+                config.settings().clone(),
+                move |s| crate::config::quota_per_minute(s, n),
+                move |q| dynamo_store(&table, *q),
+            ))
         }
-        None => {
-            let per_minute = Quota::per_minute(NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN));
-            limited(LocalStore::new(per_minute, LOCAL_CLIENTS))
-        }
+        (None, Some(config)) => limited(DynamicStore::new(
+            config.settings().clone(),
+            move |s| crate::config::quota_per_minute(s, n),
+            |q| local_store(*q),
+        )),
     }
+}
+
+fn dynamo_store(table: &lift::dynamodb::FleetTable, n: u32) -> DynamoRateLimitStore {
+    DynamoRateLimitStore::builder(table, "quickstart-quota", Limit::per_minute(n))
+        .timeout(STORE_TIMEOUT)
+        .build()
+}
+
+fn local_store(n: u32) -> LocalStore<ClientKey> {
+    let per_minute = Quota::per_minute(NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN));
+    LocalStore::new(per_minute, LOCAL_CLIENTS)
 }
 
 fn limited<St: RateLimitStore<ClientKey>>(store: St) -> MethodRouter {
@@ -63,5 +84,7 @@ fn limited<St: RateLimitStore<ClientKey>>(store: St) -> MethodRouter {
 /// What is left of the caller's quota (`null` when the store did not answer and the call was
 /// let through).
 async fn quota(decision: Option<Extension<Decision>>) -> Json<Value> {
-    Json(json!({ "remaining": decision.map(|Extension(d)| d.remaining) }))
+    let remaining = decision.map(|Extension(d)| d.remaining);
+    tracing::debug!(remaining = ?remaining, "quota answered");
+    Json(json!({ "remaining": remaining }))
 }

@@ -14,6 +14,8 @@ pub struct Settings {
     pub quota_per_minute: u32,
     /// `QUICKSTART_CORS_ORIGINS` (default `https://app.example.com`): who may call from a browser.
     pub cors_origins: crate::hygiene::CorsOrigins,
+    /// `LIFT_APPCONFIG`: dynamic configuration, polled in the background (see [`crate::config`]).
+    pub config: Option<lift::config::Config>,
 }
 
 impl Default for Settings {
@@ -22,6 +24,7 @@ impl Default for Settings {
             table: None,
             quota_per_minute: DEFAULT_QUOTA_PER_MINUTE,
             cors_origins: crate::hygiene::CorsOrigins::default(),
+            config: None,
         }
     }
 }
@@ -67,6 +70,7 @@ impl Settings {
             table,
             quota_per_minute,
             cors_origins: crate::hygiene::CorsOrigins::from_env()?,
+            config: crate::config::from_env()?,
         })
     }
 }

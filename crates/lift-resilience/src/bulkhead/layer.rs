@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use tower::Layer;
 
-use super::{Bulkhead, Shared};
+use super::{Bulkhead, BulkheadTuning, Shared};
 use crate::event::Telemetry;
 use crate::shared::{telemetry_builders, LazyState};
 use crate::{Global, PartitionKey};
@@ -39,6 +39,7 @@ pub struct BulkheadLayer<KF = Global, K = ()> {
     key_fn: KF,
     telemetry: Telemetry,
     state: LazyState<Shared<K>>,
+    tuning: Option<std::sync::Arc<dyn BulkheadTuning>>,
 }
 
 impl<KF: Clone, K> Clone for BulkheadLayer<KF, K> {
@@ -48,6 +49,7 @@ impl<KF: Clone, K> Clone for BulkheadLayer<KF, K> {
             key_fn: self.key_fn.clone(),
             telemetry: self.telemetry.clone(),
             state: self.state.clone(),
+            tuning: self.tuning.clone(),
         }
     }
 }
@@ -77,6 +79,7 @@ impl BulkheadLayer<Global, ()> {
             key_fn: Global,
             telemetry: Telemetry::new("bulkhead"),
             state: LazyState::new(),
+            tuning: None,
         }
     }
 }
@@ -104,6 +107,7 @@ impl<KF, K: PartitionKey> BulkheadLayer<KF, K> {
             key_fn,
             telemetry: self.telemetry,
             state: LazyState::new(),
+            tuning: self.tuning,
         }
     }
 
@@ -129,6 +133,18 @@ impl<KF, K: PartitionKey> BulkheadLayer<KF, K> {
         self.settings_changed("max_keys")
     }
 
+    /// Read the concurrency limit through `tuning` at each call (dynamic configuration); each
+    /// partition is resized when it changes, its calls in flight kept. See [`BulkheadTuning`].
+    ///
+    /// # Panics
+    ///
+    /// If the layer has already made services (see [the rule](crate#shared-state)).
+    #[track_caller]
+    pub fn tuning(mut self, tuning: impl BulkheadTuning) -> Self {
+        self.tuning = Some(std::sync::Arc::new(tuning));
+        self.settings_changed("tuning")
+    }
+
     telemetry_builders!(settings_changed);
 
     /// Permits free in the partition of `key` (`None` if that partition does not exist yet).
@@ -143,7 +159,7 @@ impl<KF, K: PartitionKey> BulkheadLayer<KF, K> {
 
     pub(super) fn shared(&self) -> std::sync::Arc<Shared<K>> {
         self.state
-            .get_or_init(|| Shared::new(self.config, self.telemetry.clone()))
+            .get_or_init(|| Shared::new(self.config, self.telemetry.clone(), self.tuning.clone()))
     }
 }
 

@@ -14,11 +14,14 @@
 mod error;
 mod future;
 mod layer;
+mod tuning;
 
 pub use error::BulkheadFull;
 pub use future::ResponseFuture;
 pub use layer::{BulkheadConfig, BulkheadLayer};
+pub use tuning::BulkheadTuning;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -33,12 +36,17 @@ use crate::{Global, KeyFn, PartitionKey};
 pub(crate) struct Cell<K> {
     key: Option<K>,
     semaphore: Semaphore,
-    max: usize,
+    /// The limit in force. Invariant: available permits + calls in flight = `max` + `debt`.
+    max: AtomicUsize,
+    /// Permits to absorb as calls in flight finish, after the limit was lowered below them.
+    debt: AtomicUsize,
+    /// Serializes resizes (rare: only when the tuned limit changes).
+    resize: std::sync::Mutex<()>,
 }
 
 impl<K> Evictable for Cell<K> {
     fn is_idle(&self, _now: Instant) -> bool {
-        self.semaphore.available_permits() == self.max
+        self.semaphore.available_permits() == self.max.load(Ordering::Acquire) + self.debt.load(Ordering::Acquire)
     }
 }
 
@@ -47,10 +55,45 @@ impl<K: std::fmt::Debug> Cell<K> {
         telemetry.emit(ResilienceEvent::BulkheadRejected {
             name: telemetry.name(),
             key: key_ref(&self.key),
-            max_concurrent: self.max,
+            max_concurrent: self.max.load(Ordering::Relaxed),
             waited,
         });
-        Box::new(BulkheadFull::new(self.max, waited))
+        Box::new(BulkheadFull::new(self.max.load(Ordering::Relaxed), waited))
+    }
+
+    /// Moves the limit to `want` (at least 1): raising it pays the debt first, then adds
+    /// permits; lowering it forgets available permits and owes the rest.
+    #[cold]
+    fn resize(&self, want: usize) {
+        let _one = self.resize.lock().unwrap_or_else(|e| e.into_inner());
+        let cur = self.max.load(Ordering::Acquire);
+        if want > cur {
+            let mut grow = want - cur;
+            let mut debt = self.debt.load(Ordering::Acquire);
+            while debt > 0 && grow > 0 {
+                let pay = debt.min(grow);
+                match self
+                    .debt
+                    .compare_exchange(debt, debt - pay, Ordering::AcqRel, Ordering::Acquire)
+                {
+                    Ok(_) => {
+                        grow -= pay;
+                        break;
+                    }
+                    Err(d) => debt = d,
+                }
+            }
+            if grow > 0 {
+                self.semaphore.add_permits(grow);
+            }
+        } else if want < cur {
+            let n = cur - want;
+            let forgotten = self.semaphore.forget_permits(n);
+            if n > forgotten {
+                self.debt.fetch_add(n - forgotten, Ordering::AcqRel);
+            }
+        }
+        self.max.store(want, Ordering::Release);
     }
 }
 
@@ -59,7 +102,19 @@ pub(crate) struct Permit<K>(Arc<Cell<K>>);
 
 impl<K> Drop for Permit<K> {
     fn drop(&mut self) {
-        self.0.semaphore.add_permits(1);
+        let cell = &self.0;
+        // A lowered limit is owed permits: this one pays instead of returning.
+        let mut debt = cell.debt.load(Ordering::Acquire);
+        while debt > 0 {
+            match cell
+                .debt
+                .compare_exchange_weak(debt, debt - 1, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => return,
+                Err(d) => debt = d,
+            }
+        }
+        cell.semaphore.add_permits(1);
     }
 }
 
@@ -67,6 +122,7 @@ pub(crate) struct Shared<K> {
     config: BulkheadConfig,
     partitions: Partitions<K, Cell<K>>,
     telemetry: Telemetry,
+    tuning: Option<Arc<dyn BulkheadTuning>>,
 }
 
 /// Bulkhead service. See the [module docs](self).
@@ -121,16 +177,19 @@ impl<S, KF, K> Bulkhead<S, KF, K> {
 }
 
 impl<K: PartitionKey> Shared<K> {
-    pub(crate) fn new(config: BulkheadConfig, telemetry: Telemetry) -> Self {
+    pub(crate) fn new(config: BulkheadConfig, telemetry: Telemetry, tuning: Option<Arc<dyn BulkheadTuning>>) -> Self {
         let max = config.max_concurrent.max(1);
         Self {
             config,
             partitions: Partitions::new(config.max_keys, move |k: Option<&K>| Cell {
                 key: k.cloned(),
                 semaphore: Semaphore::new(max),
-                max,
+                max: AtomicUsize::new(max),
+                debt: AtomicUsize::new(0),
+                resize: std::sync::Mutex::new(()),
             }),
             telemetry,
+            tuning,
         }
     }
 
@@ -159,6 +218,12 @@ where
     fn call(&mut self, req: Req) -> Self::Future {
         let key = self.key_fn.key(&req);
         let cell = self.shared.partitions.get(&key);
+        if let Some(t) = &self.shared.tuning {
+            let want = t.max_concurrent(self.shared.config.max_concurrent).max(1);
+            if want != cell.max.load(Ordering::Acquire) {
+                cell.resize(want);
+            }
+        }
         let acquired = match cell.semaphore.try_acquire() {
             Ok(p) => {
                 p.forget();

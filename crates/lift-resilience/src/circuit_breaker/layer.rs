@@ -3,6 +3,7 @@ use std::sync::Arc;
 use tower::Layer;
 
 use super::machine::Cell;
+use super::tuning::{BreakerTuning, Tuned};
 use super::{BreakerConfig, BreakerMetrics, BreakerState, BreakerStore, CircuitBreaker, LocalStore, NoFallback};
 use crate::classify::DefaultClassifier;
 use crate::event::Telemetry;
@@ -15,10 +16,10 @@ pub(crate) struct Shared<K> {
 }
 
 impl<K: PartitionKey> Shared<K> {
-    fn new(config: BreakerConfig, telemetry: Telemetry, store: Arc<dyn BreakerStore<K>>) -> Self {
+    fn new(config: Tuned, telemetry: Telemetry, store: Arc<dyn BreakerStore<K>>) -> Self {
         Self {
-            partitions: Partitions::new(config.max_keys, move |k: Option<&K>| {
-                Cell::new(k.cloned(), config, telemetry.clone(), store.clone())
+            partitions: Partitions::new(config.built.max_keys, move |k: Option<&K>| {
+                Cell::new(k.cloned(), config.clone(), telemetry.clone(), store.clone())
             }),
         }
     }
@@ -39,6 +40,7 @@ pub struct CircuitBreakerLayer<KF = Global, K = (), C = DefaultClassifier, F = N
     telemetry: Telemetry,
     store: Arc<St>,
     state: LazyState<Shared<K>>,
+    tuning: Option<Arc<dyn BreakerTuning>>,
 }
 
 impl<KF: Clone, K, C: Clone, F: Clone, St> Clone for CircuitBreakerLayer<KF, K, C, F, St> {
@@ -51,6 +53,7 @@ impl<KF: Clone, K, C: Clone, F: Clone, St> Clone for CircuitBreakerLayer<KF, K, 
             telemetry: self.telemetry.clone(),
             store: self.store.clone(),
             state: self.state.clone(),
+            tuning: self.tuning.clone(),
         }
     }
 }
@@ -76,6 +79,7 @@ impl CircuitBreakerLayer {
             telemetry: Telemetry::new("circuit_breaker"),
             store: Arc::new(LocalStore),
             state: LazyState::new(),
+            tuning: None,
         }
     }
 }
@@ -104,6 +108,7 @@ impl<KF, K, C, F, St> CircuitBreakerLayer<KF, K, C, F, St> {
             telemetry: self.telemetry,
             store: self.store,
             state: LazyState::new(),
+            tuning: self.tuning,
         }
     }
 
@@ -118,6 +123,7 @@ impl<KF, K, C, F, St> CircuitBreakerLayer<KF, K, C, F, St> {
             telemetry: self.telemetry,
             store: self.store,
             state: self.state,
+            tuning: self.tuning,
         }
     }
 
@@ -132,6 +138,7 @@ impl<KF, K, C, F, St> CircuitBreakerLayer<KF, K, C, F, St> {
             telemetry: self.telemetry,
             store: self.store,
             state: self.state,
+            tuning: self.tuning,
         }
     }
 
@@ -151,7 +158,21 @@ impl<KF, K, C, F, St> CircuitBreakerLayer<KF, K, C, F, St> {
             telemetry: self.telemetry,
             store: Arc::new(store),
             state,
+            tuning: self.tuning,
         }
+    }
+
+    /// Read the thresholds, slow-call duration, minimum calls, wait in open and half-open
+    /// limits through `tuning` at each decision (dynamic configuration): changes apply to the
+    /// calls that follow, and every partition keeps its state. See [`BreakerTuning`].
+    ///
+    /// # Panics
+    ///
+    /// If the layer has already made services (see [the rule](crate#shared-state)).
+    #[track_caller]
+    pub fn tuning(mut self, tuning: impl BreakerTuning) -> Self {
+        self.tuning = Some(Arc::new(tuning));
+        self.settings_changed("tuning")
     }
 
     telemetry_builders!(settings_changed);
@@ -161,7 +182,11 @@ impl<KF, K: PartitionKey, C, F, St: BreakerStore<K>> CircuitBreakerLayer<KF, K, 
     fn shared(&self) -> Arc<Shared<K>> {
         self.state.get_or_init(|| {
             let store: Arc<dyn BreakerStore<K>> = self.store.clone();
-            Shared::new(self.config, self.telemetry.clone(), store)
+            let config = Tuned {
+                built: self.config,
+                tuning: self.tuning.clone(),
+            };
+            Shared::new(config, self.telemetry.clone(), store)
         })
     }
 

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::tuning::Tuned;
 use super::{BreakerConfig, BreakerState, BreakerStore, Open, Probe, SlidingWindow, Transition};
 use crate::classify::Outcome;
 use crate::event::{key_ref, ResilienceEvent, Telemetry};
@@ -192,7 +193,7 @@ pub struct BreakerMetrics {
 
 pub(crate) struct Cell<K> {
     key: Option<K>,
-    config: BreakerConfig,
+    config: Tuned,
     telemetry: Telemetry,
     store: Arc<dyn BreakerStore<K>>,
     shared_store: bool,
@@ -219,12 +220,7 @@ impl<K: std::fmt::Debug + 'static> Evictable for Cell<K> {
 }
 
 impl<K: std::fmt::Debug + 'static> Cell<K> {
-    pub(crate) fn new(
-        key: Option<K>,
-        config: BreakerConfig,
-        telemetry: Telemetry,
-        store: Arc<dyn BreakerStore<K>>,
-    ) -> Self {
+    pub(crate) fn new(key: Option<K>, config: Tuned, telemetry: Telemetry, store: Arc<dyn BreakerStore<K>>) -> Self {
         let now = Instant::now();
         Self {
             key,
@@ -235,7 +231,7 @@ impl<K: std::fmt::Debug + 'static> Cell<K> {
             machine: Mutex::new(Machine {
                 state: BreakerState::Closed,
                 generation: 0,
-                window: Window::new(config.window, now),
+                window: Window::new(config.built.window, now),
                 half_open: Counts::default(),
                 admitted: 0,
                 open_until: now,
@@ -347,7 +343,8 @@ impl<K: std::fmt::Debug + 'static> Cell<K> {
                 Some(m.open_until.saturating_duration_since(now)),
             )),
             BreakerState::HalfOpen => {
-                if let Some(max) = self.config.max_wait_in_half_open {
+                let config = self.config.get();
+                if let Some(max) = config.max_wait_in_half_open {
                     if now >= m.half_open_since + max {
                         tr[1] = Some(self.transition(m, BreakerState::Open, now, None));
                         return Err(Open::new(BreakerState::Open, Some(m.open_until - now)));
@@ -372,7 +369,7 @@ impl<K: std::fmt::Debug + 'static> Cell<K> {
                         _ => return Err(Open::new(BreakerState::HalfOpen, None)),
                     }
                 }
-                if m.admitted < self.config.permitted_calls_in_half_open.max(1) {
+                if m.admitted < config.permitted_calls_in_half_open.max(1) {
                     m.admitted += 1;
                     Ok(Permit {
                         generation: m.generation,
@@ -391,13 +388,13 @@ impl<K: std::fmt::Debug + 'static> Cell<K> {
         }
     }
 
-    fn judge(&self, c: Counts, min_calls: u32) -> bool {
+    fn judge(config: &BreakerConfig, c: Counts, min_calls: u32) -> bool {
         if c.calls == 0 || c.calls < min_calls {
             return false;
         }
         let calls = f64::from(c.calls);
-        f64::from(c.failures) * 100.0 / calls >= self.config.failure_rate_threshold
-            || f64::from(c.slow) * 100.0 / calls >= self.config.slow_call_rate_threshold
+        f64::from(c.failures) * 100.0 / calls >= config.failure_rate_threshold
+            || f64::from(c.slow) * 100.0 / calls >= config.slow_call_rate_threshold
     }
 
     /// Record the outcome of an admitted call.
@@ -405,11 +402,12 @@ impl<K: std::fmt::Debug + 'static> Cell<K> {
         if permit.state == BreakerState::Disabled {
             return;
         }
+        let config = self.config.get();
         let mut bits = 0;
         if outcome == Outcome::Failure {
             bits |= FAIL;
         }
-        if now.saturating_duration_since(permit.start) >= self.config.slow_call_duration {
+        if now.saturating_duration_since(permit.start) >= config.slow_call_duration {
             bits |= SLOW;
         }
         let mut tr: Transitions = [None, None];
@@ -424,11 +422,11 @@ impl<K: std::fmt::Debug + 'static> Cell<K> {
                         return;
                     }
                     let totals = m.window.record(now, bits);
-                    let min = match self.config.window {
-                        SlidingWindow::Count(n) => self.config.minimum_calls.min(n.max(1)),
-                        SlidingWindow::Time(_) => self.config.minimum_calls,
+                    let min = match config.window {
+                        SlidingWindow::Count(n) => config.minimum_calls.min(n.max(1)),
+                        SlidingWindow::Time(_) => config.minimum_calls,
                     };
-                    if m.state == BreakerState::Closed && self.judge(totals, min) {
+                    if m.state == BreakerState::Closed && Self::judge(&config, totals, min) {
                         tr[0] = Some(self.transition(&mut m, BreakerState::Open, now, None));
                     }
                 }
@@ -438,9 +436,9 @@ impl<K: std::fmt::Debug + 'static> Cell<K> {
                         return;
                     }
                     m.half_open.add(bits);
-                    let permitted = self.config.permitted_calls_in_half_open.max(1);
+                    let permitted = config.permitted_calls_in_half_open.max(1);
                     if m.half_open.calls >= permitted {
-                        let to = if self.judge(m.half_open, permitted) {
+                        let to = if Self::judge(&config, m.half_open, permitted) {
                             BreakerState::Open
                         } else {
                             BreakerState::Closed
@@ -463,7 +461,7 @@ impl<K: std::fmt::Debug + 'static> Cell<K> {
         match to {
             BreakerState::Open => {
                 m.consecutive_opens = m.consecutive_opens.saturating_add(1);
-                let w = open_for.unwrap_or_else(|| self.config.wait_in_open.wait(m.consecutive_opens));
+                let w = open_for.unwrap_or_else(|| self.config.get().wait_in_open.wait(m.consecutive_opens));
                 m.open_until = now + w;
                 wait = Some(w);
             }
@@ -473,11 +471,11 @@ impl<K: std::fmt::Debug + 'static> Cell<K> {
                 m.half_open_since = now;
             }
             BreakerState::Closed => {
-                m.window = Window::new(self.config.window, now);
+                m.window = Window::new(self.config.built.window, now);
                 m.consecutive_opens = 0;
             }
             _ => {
-                m.window = Window::new(self.config.window, now);
+                m.window = Window::new(self.config.built.window, now);
             }
         }
         // State first, then generation (release): a reader that sees the new generation sees

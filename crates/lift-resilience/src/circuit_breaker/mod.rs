@@ -21,6 +21,7 @@ mod future;
 mod layer;
 mod machine;
 mod store;
+mod tuning;
 
 #[cfg(test)]
 mod fleet_tests;
@@ -32,6 +33,7 @@ pub use future::ResponseFuture;
 pub use layer::{BreakerHandle, CircuitBreakerLayer};
 pub use machine::BreakerMetrics;
 pub use store::{BreakerStore, LocalStore, Probe, Transition};
+pub use tuning::BreakerTuning;
 
 use std::sync::Arc;
 use std::task::{Context, Poll};

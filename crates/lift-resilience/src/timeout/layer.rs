@@ -1,18 +1,31 @@
+use std::sync::Arc;
 use std::time::Duration;
 
 use tower::Layer;
 
-use super::Timeout;
+use super::{Timeout, TimeoutTuning};
 use crate::event::Telemetry;
 use crate::shared::telemetry_builders;
 
 /// Applies [`Timeout`] to a service. It has no shared state: every builder method may be
 /// called at any time.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct TimeoutLayer {
     configured: Option<Duration>,
     margin: Duration,
     telemetry: Telemetry,
+    tuning: Option<Arc<dyn TimeoutTuning>>,
+}
+
+impl std::fmt::Debug for TimeoutLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TimeoutLayer")
+            .field("configured", &self.configured)
+            .field("margin", &self.margin)
+            .field("telemetry", &self.telemetry)
+            .field("tuned", &self.tuning.is_some())
+            .finish()
+    }
 }
 
 impl TimeoutLayer {
@@ -23,6 +36,7 @@ impl TimeoutLayer {
             configured: Some(configured),
             margin: Duration::from_millis(200),
             telemetry: Telemetry::new("timeout"),
+            tuning: None,
         }
     }
 
@@ -41,6 +55,13 @@ impl TimeoutLayer {
         self
     }
 
+    /// Read the configured limit through `tuning` at each call (dynamic configuration); the
+    /// margin stays. See [`TimeoutTuning`].
+    pub fn tuning(mut self, tuning: impl TimeoutTuning) -> Self {
+        self.tuning = Some(Arc::new(tuning));
+        self
+    }
+
     telemetry_builders!();
 }
 
@@ -53,6 +74,7 @@ impl<S> Layer<S> for TimeoutLayer {
             configured: self.configured,
             margin: self.margin,
             telemetry: self.telemetry.clone(),
+            tuning: self.tuning.clone(),
         }
     }
 }

@@ -12,10 +12,12 @@
 mod error;
 mod future;
 mod layer;
+mod tuning;
 
 pub use error::{Elapsed, TimeoutLimit};
 pub use future::ResponseFuture;
 pub use layer::TimeoutLayer;
+pub use tuning::TimeoutTuning;
 
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -28,12 +30,24 @@ use crate::event::Telemetry;
 use crate::Deadline;
 
 /// Deadline-aware timeout service. See the [module docs](self).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Timeout<S> {
     inner: S,
     configured: Option<Duration>,
     margin: Duration,
     telemetry: Telemetry,
+    tuning: Option<std::sync::Arc<dyn TimeoutTuning>>,
+}
+
+impl<S: std::fmt::Debug> std::fmt::Debug for Timeout<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Timeout")
+            .field("inner", &self.inner)
+            .field("configured", &self.configured)
+            .field("margin", &self.margin)
+            .field("tuned", &self.tuning.is_some())
+            .finish()
+    }
 }
 
 impl<S> Timeout<S> {
@@ -59,8 +73,13 @@ impl<S> Timeout<S> {
     }
 
     /// The effective limit for a request with `deadline`, as of `now`.
-    fn limit(&self, now: Instant, deadline: Option<Instant>) -> Option<(Instant, TimeoutLimit)> {
-        let configured = self.configured.map(|d| (now + d, TimeoutLimit::Configured));
+    fn limit(
+        &self,
+        configured: Option<Duration>,
+        now: Instant,
+        deadline: Option<Instant>,
+    ) -> Option<(Instant, TimeoutLimit)> {
+        let configured = configured.map(|d| (now + d, TimeoutLimit::Configured));
         let from_deadline = deadline.map(|d| {
             let at = d.checked_sub(self.margin).unwrap_or(now).max(now);
             (at, TimeoutLimit::Deadline)
@@ -89,12 +108,16 @@ where
 
     fn call(&mut self, mut req: Req) -> Self::Future {
         let deadline = req.deadline();
-        if self.configured.is_none() && deadline.is_none() {
+        let configured = match &self.tuning {
+            None => self.configured,
+            Some(t) => t.configured(self.configured),
+        };
+        if configured.is_none() && deadline.is_none() {
             return ResponseFuture::unlimited(self.inner.call(req));
         }
         let _pass = Pass::enter();
         let now = crate::clock::now();
-        match self.limit(now, deadline) {
+        match self.limit(configured, now, deadline) {
             None => ResponseFuture::unlimited(call_inner(|| self.inner.call(req))),
             Some((at, which)) => {
                 if at <= now {
