@@ -32,6 +32,8 @@ pub(crate) struct Shared {
     pub(crate) state: AppState,
     /// The largest request body (decoded from the event) a route receives; 413 beyond it.
     pub(crate) body_limit: usize,
+    /// The Lambda authorizer handler (`App::authorizer`).
+    pub(crate) authorizer: Option<crate::authorizer::AuthorizerFn>,
     #[cfg(feature = "observability")]
     pub(crate) observability: Option<lift_observability::Observability>,
 }
@@ -221,6 +223,15 @@ impl Lift {
                 return Err(Error::bad_request(code::MALFORMED_JSON, "the event is not valid JSON").with_source(e))
             }
         };
+        // Authorizer events go to `App::authorizer`; without one, to the event fallback.
+        if let (EventKind::Authorizer, Some(h)) = (kind, &self.inner.authorizer) {
+            let out = crate::authorizer::serve(h, ctx, json).await?;
+            return Ok(Served {
+                out,
+                route: Route::Source(kind.as_str()),
+                error: None,
+            });
+        }
         let events = &self.inner.events;
         let out = match kind {
             EventKind::Sqs => events.sqs(ctx, json).await,

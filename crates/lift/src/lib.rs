@@ -45,6 +45,8 @@
 //!   disconnected, and Ctrl-C or SIGTERM shut it down gracefully.
 
 mod app;
+pub mod auth;
+pub mod authorizer;
 mod context;
 pub mod detect;
 mod edge;
