@@ -119,18 +119,22 @@ impl AuthorizerRequest {
     }
 
     /// The bearer token: a `TOKEN` event's `authorizationToken` (with or without the `Bearer`
-    /// scheme), else the `Authorization` header's bearer credential. `None` when absent,
-    /// over [`MAX_TOKEN_LEN`](crate::auth::MAX_TOKEN_LEN), or not token characters.
+    /// scheme); for `REQUEST` events the `Authorization` header's bearer credential, else
+    /// `authorizationToken` (HTTP API 1.0 joins the identity sources there). `None` when
+    /// absent, over [`MAX_TOKEN_LEN`](crate::auth::MAX_TOKEN_LEN), or not token characters.
     pub fn bearer_token(&self) -> Option<&str> {
-        if let Some(t) = &self.token {
-            return match crate::auth::token_bearer(t.as_bytes()) {
-                Ok(Some(token)) => Some(token),
-                // A TOKEN authorizer may be configured to pass the bare token.
-                Ok(None) => crate::auth::token_chars(t.as_bytes()).ok(),
-                Err(_) => None,
-            };
+        if self.kind != AuthorizerKind::Token {
+            if let Ok(token) = crate::auth::TokenSource::header().extract(&self.headers) {
+                return Some(token);
+            }
         }
-        crate::auth::TokenSource::header().extract(&self.headers).ok()
+        let t = self.token.as_deref()?;
+        match crate::auth::token_bearer(t.as_bytes()) {
+            Ok(Some(token)) => Some(token),
+            // A TOKEN authorizer may be configured to pass the bare token.
+            Ok(None) => crate::auth::token_chars(t.as_bytes()).ok(),
+            Err(_) => None,
+        }
     }
 
     /// The whole event as API Gateway sent it.
