@@ -25,7 +25,15 @@
 //!   `batchItemFailures`, the rest succeed
 //! - SNS, S3, EventBridge and schedules: logged, succeed
 //! - WebSocket `$connect`, `$disconnect`, `$default`: accepted; `$default` echoes the message
+//! - `GET /me` → 200 `{"sub", "tenant"}` (tenant: the claim `tenant_id`) for a JWT verified with
+//!   `QUICKSTART_JWT_SECRET` (HS256) or `QUICKSTART_JWKS_URL` (RS256, ES256), `iss`/`aud` checked
+//!   when `QUICKSTART_JWT_ISSUER`/`QUICKSTART_JWT_AUDIENCE` are set, or for the identity an API
+//!   Gateway JWT or Lambda authorizer verified; 401 otherwise (always, when neither is set).
+//!   API Gateway authorizer events get the same check: REST/WebSocket TOKEN and REQUEST an IAM
+//!   policy (Allow for `principalId` = `sub` with `context.tenant_id`, else Deny), HTTP API 2.0
+//!   the simple response (`isAuthorized`, `context.tenant_id`)
 
+mod auth;
 mod quota;
 mod settings;
 
@@ -226,6 +234,11 @@ pub fn app_with(settings: Settings) -> App {
         .route("/panic", get(panic_route))
         .route("/flaky", get(flaky))
         .route("/quota", quota::route(&settings))
+        .route("/me", auth::me_route(settings.jwt.as_ref()))
+        .authorizer({
+            let jwt = settings.jwt.clone();
+            move |_ctx: Context, req| auth::authorize(jwt.clone(), req)
+        })
         .websocket("$connect", ws_connect)
         .websocket("$disconnect", ws_disconnect)
         .websocket("$default", ws_default)

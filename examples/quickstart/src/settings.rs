@@ -12,6 +12,10 @@ pub struct Settings {
     pub table: Option<FleetTable>,
     /// `QUICKSTART_QUOTA_PER_MINUTE` (default 20): `/quota` calls per minute per client.
     pub quota_per_minute: u32,
+    /// `QUICKSTART_JWT_SECRET` (HS256) and/or `QUICKSTART_JWKS_URL` (RS256, ES256), with
+    /// `QUICKSTART_JWT_ISSUER` and `QUICKSTART_JWT_AUDIENCE`: the check behind `/me` and the
+    /// authorizer; `None` refuses everything.
+    pub jwt: Option<lift::auth::JwtVerifier>,
 }
 
 impl Default for Settings {
@@ -19,6 +23,7 @@ impl Default for Settings {
         Self {
             table: None,
             quota_per_minute: DEFAULT_QUOTA_PER_MINUTE,
+            jwt: None,
         }
     }
 }
@@ -60,9 +65,11 @@ impl Settings {
                 Some(table)
             }
         };
+        let jwt = crate::auth::verifier_from_env()?;
         Ok(Self {
             table,
             quota_per_minute,
+            jwt,
         })
     }
 }
