@@ -14,7 +14,7 @@
 use std::hint::black_box;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{criterion_group, Criterion};
 use futures_util::FutureExt;
 use jsonwebtoken::{encode, DecodingKey, EncodingKey, Header, Validation};
 use lift::auth::{Algorithm, JwtVerifier, Key, TokenSource};

@@ -291,7 +291,7 @@ async fn each_bad_token_gets_its_documented_answer() {
         ),
         (
             "two segments",
-            good.rsplitn(2, '.').nth(1).unwrap().to_owned(),
+            good.rsplit_once('.').unwrap().0.to_owned(),
             "invalid_token",
         ),
         ("four segments", format!("{good}.x"), "invalid_token"),
