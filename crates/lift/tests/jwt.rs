@@ -295,11 +295,13 @@ async fn each_bad_token_gets_its_documented_answer() {
             "invalid_token",
         ),
         ("four segments", format!("{good}.x"), "invalid_token"),
+        // The signature is checked over the raw segments before the payload is decoded.
         (
             "payload not base64",
             format!("{}.%%%.c2ln", b64(r#"{"alg":"HS256"}"#)),
-            "invalid_token",
+            "invalid_signature",
         ),
+        ("not base64 at all", "@@@.###.$$$".to_owned(), "invalid_token"),
         ("header not base64", "e30$.e30.e30".to_owned(), "invalid_token"),
         (
             "header not JSON",
@@ -482,6 +484,32 @@ async fn the_principal_is_in_the_invocations_context() {
     );
     let (status, body, _) = call(&lift, "/ctx", Some(&format!("Bearer {token}"))).await;
     assert_eq!((status, body), (200, json!({"sub": "u", "tenant": "t"})));
+}
+
+#[tokio::test]
+async fn a_websocket_connect_handler_takes_the_layer() {
+    use axum::handler::Handler as _;
+    let connect = |auth: Auth| async move { auth.subject.clone() };
+    let lift = App::new()
+        .websocket("$connect", connect.layer(AuthLayer::new(hs256_verifier())))
+        .build();
+    let token = sign(
+        Algorithm::HS256,
+        &EncodingKey::from_secret(SECRET).unwrap(),
+        None,
+        &good_claims(),
+    );
+    let mut ev = events::websocket("$connect", "conn-1", None);
+    let out = TestClient::new(lift.clone()).invoke_json(ev.clone()).await;
+    assert_eq!(out["statusCode"], 401, "{out}");
+    ev["headers"]["Authorization"] = json!(format!("Bearer {token}"));
+    ev["multiValueHeaders"]["Authorization"] = json!([format!("Bearer {token}")]);
+    let out = TestClient::new(lift).invoke_json(ev).await;
+    assert_eq!(
+        (out["statusCode"].as_u64(), out["body"].as_str()),
+        (Some(200), Some("u")),
+        "{out}"
+    );
 }
 
 #[tokio::test]
