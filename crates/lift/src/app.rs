@@ -72,6 +72,7 @@ pub struct App {
     /// Resilience stacks, applied at build around every route (first call innermost).
     route_stacks: Vec<RouterLayer>,
     state: http::Extensions,
+    authorizer: Option<crate::authorizer::AuthorizerFn>,
     #[cfg(feature = "observability")]
     observability: Option<lift_observability::Observability>,
     /// CORS, outermost on the HTTP routes ([`App::cors`]).
@@ -107,6 +108,7 @@ impl App {
             body_limit: DEFAULT_BODY_LIMIT,
             route_stacks: Vec::new(),
             state: http::Extensions::new(),
+            authorizer: None,
             #[cfg(feature = "observability")]
             observability: None,
             cors: None,
@@ -398,6 +400,22 @@ impl App {
         self
     }
 
+    /// Answers API Gateway Lambda authorizer events (`TOKEN` and `REQUEST`; REST, WebSocket,
+    /// HTTP API payload 1.0 and 2.0) with `handler`. Its
+    /// [`AuthorizerResponse`](crate::authorizer::AuthorizerResponse) is rendered as the event's
+    /// API expects: an IAM policy with `principalId` and `context`, or HTTP API 2.0's simple
+    /// response. Without an authorizer, such events go to the
+    /// [`event_fallback`](Self::event_fallback). See [`authorizer`](crate::authorizer).
+    pub fn authorizer<F, Fut, E>(mut self, handler: F) -> Self
+    where
+        F: Fn(Context, crate::authorizer::AuthorizerRequest) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<crate::authorizer::AuthorizerResponse, E>> + Send + 'static,
+        E: Into<Error>,
+    {
+        self.authorizer = Some(crate::authorizer::erase(handler));
+        self
+    }
+
     /// Finishes the app: wraps every route in its panic boundary and the resilience stacks,
     /// installs the 405 fallback and the body limit, and converts each handler into its route
     /// once, here, instead of on each request.
@@ -435,6 +453,7 @@ impl App {
             state: AppState::from_extensions(self.state),
             body_limit,
             security_headers: self.security_headers,
+            authorizer: self.authorizer,
             #[cfg(feature = "observability")]
             observability: self.observability,
             #[cfg(feature = "config")]

@@ -43,6 +43,8 @@ pub enum EventKind {
     VpcLatticeV2,
     /// Apache Kafka batch: Amazon MSK (`aws:kafka`) or self-managed (`SelfManagedKafka`).
     Kafka,
+    /// API Gateway Lambda authorizer (`TOKEN` or `REQUEST`; REST, WebSocket, HTTP API).
+    Authorizer,
     /// None of the above.
     Unknown,
 }
@@ -64,6 +66,7 @@ impl EventKind {
             EventKind::VpcLatticeV1 => "vpc-lattice-v1",
             EventKind::VpcLatticeV2 => "vpc-lattice-v2",
             EventKind::Kafka => "kafka",
+            EventKind::Authorizer => "authorizer",
             EventKind::Unknown => "unknown",
         }
     }
@@ -102,6 +105,32 @@ struct Probe<'a> {
     /// Kafka: `aws:kafka` or `SelfManagedKafka` (a batch's `records` are an object, not `Records`).
     #[serde(rename = "eventSource", borrow, default)]
     event_source: Option<Cow<'a, str>>,
+    /// Authorizer events: `type` is `TOKEN` or `REQUEST` and an ARN names the method or route.
+    #[serde(rename = "type", default)]
+    authorizer_type: Option<AuthorizerType>,
+    #[serde(rename = "methodArn", default)]
+    method_arn: Option<Str>,
+    #[serde(rename = "routeArn", default)]
+    route_arn: Option<Str>,
+}
+
+/// Whether `type` is `TOKEN` or `REQUEST`; any other value (of any JSON type) is not.
+struct AuthorizerType(bool);
+
+impl<'de> Deserialize<'de> for AuthorizerType {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = IgnoredOrStr::deserialize(d)?;
+        Ok(AuthorizerType(
+            matches!(v, IgnoredOrStr::Str(s) if s == "TOKEN" || s == "REQUEST"),
+        ))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum IgnoredOrStr<'a> {
+    Str(#[serde(borrow)] Cow<'a, str>),
+    Other(IgnoredAny),
 }
 
 #[derive(Deserialize)]
@@ -241,6 +270,10 @@ pub fn detect(json: &str) -> Result<EventKind, serde_json::Error> {
         // Valid JSON of another shape (an array, a string, a field of an unexpected type).
         Err(_) => return Ok(EventKind::Unknown),
     };
+    // Before the request context: a REQUEST authorizer event carries one (and `httpMethod`).
+    if probe.authorizer_type.is_some_and(|t| t.0) && (probe.method_arn.is_some() || probe.route_arn.is_some()) {
+        return Ok(EventKind::Authorizer);
+    }
     if let Some(rc) = probe.request_context {
         if let Ok(Object(ctx)) = serde_json::from_str::<Object<ContextProbe>>(rc.get()) {
             // WebSocket first: some WebSocket events also carry `httpMethod` and `path`.
@@ -331,6 +364,34 @@ mod tests {
         ] {
             assert_eq!(detect(json).ok(), Some(EventKind::Unknown), "{json}");
         }
+    }
+
+    #[test]
+    fn authorizer_events_need_a_type_and_an_arn() {
+        for json in [
+            r#"{"type": "TOKEN", "methodArn": "arn:x", "authorizationToken": "t"}"#,
+            r#"{"type": "REQUEST", "methodArn": "arn:x", "httpMethod": "GET", "requestContext": {"stage": "p"}}"#,
+            r#"{"version": "2.0", "type": "REQUEST", "routeArn": "arn:x", "requestContext": {"http": {}}}"#,
+        ] {
+            assert_eq!(detect(json).ok(), Some(EventKind::Authorizer), "{json}");
+        }
+        assert_eq!(
+            detect(r#"{"type": "REQUEST", "httpMethod": "GET", "requestContext": {"stage": "p"}}"#).ok(),
+            Some(EventKind::ApiGatewayV1),
+            "no ARN: not an authorizer event"
+        );
+        assert_eq!(
+            detect(r#"{"type": "OTHER", "methodArn": "arn:x"}"#).ok(),
+            Some(EventKind::Unknown)
+        );
+        assert_eq!(
+            detect(r#"{"type": 5, "methodArn": "arn:x"}"#).ok(),
+            Some(EventKind::Unknown)
+        );
+        assert_eq!(
+            detect(r#"{"type": "TOKEN", "methodArn": 5}"#).ok(),
+            Some(EventKind::Unknown)
+        );
     }
 
     #[test]

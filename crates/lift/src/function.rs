@@ -34,6 +34,8 @@ pub(crate) struct Shared {
     pub(crate) body_limit: usize,
     /// Added to every HTTP response when absent ([`App::security_headers`](crate::App::security_headers)).
     pub(crate) security_headers: Option<crate::http::SecurityHeaders>,
+    /// The Lambda authorizer handler (`App::authorizer`).
+    pub(crate) authorizer: Option<crate::authorizer::AuthorizerFn>,
     #[cfg(feature = "observability")]
     pub(crate) observability: Option<lift_observability::Observability>,
     /// Dynamic configuration, snapshot into each invocation's context as it starts.
@@ -242,6 +244,15 @@ impl Lift {
                 return Err(Error::bad_request(code::MALFORMED_JSON, "the event is not valid JSON").with_source(e))
             }
         };
+        // Authorizer events go to `App::authorizer`; without one, to the event fallback.
+        if let (EventKind::Authorizer, Some(h)) = (kind, &self.inner.authorizer) {
+            let out = crate::authorizer::serve(h, ctx, json).await?;
+            return Ok(Served {
+                out,
+                route: Route::Source(kind.as_str()),
+                error: None,
+            });
+        }
         let events = &self.inner.events;
         let out = match kind {
             EventKind::Sqs => events.sqs(ctx, json).await,

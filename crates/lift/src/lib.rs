@@ -43,11 +43,16 @@
 //!   fails the invocation (Kafka cannot report single records).
 //! - Errors have stable codes ([`error::code`]); panics become 500s or Lambda errors and the
 //!   process keeps serving.
+//! - [`auth`]: JWT verification and API Gateway identities on routes ([`auth::AuthLayer`],
+//!   the [`auth::Auth`] extractor, the invocation's [`Principal`]); [`authorizer`]: answers to
+//!   API Gateway's Lambda authorizer events ([`App::authorizer`]).
 //! - Off Lambda, [`local`] serves the same function as an HTTP server that behaves like Lambda
 //!   where clients can tell: bodies are read whole before the routes, slow and idle clients are
 //!   disconnected, and Ctrl-C or SIGTERM shut it down gracefully.
 
 mod app;
+pub mod auth;
+pub mod authorizer;
 mod context;
 pub mod detect;
 mod edge;

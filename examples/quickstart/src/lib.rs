@@ -50,7 +50,16 @@
 //!   `AWS_APPCONFIG_EXTENSION_HTTP_PORT`) every `LIFT_CONFIG_POLL_SECONDS` (default 45): a
 //!   document `{"quota_per_minute": 5, "log_level": "DEBUG"}` changes `/quota`'s limit and the
 //!   log level of invocations that start after it, no restart
+//! - `GET /me` → 200 `{"sub", "tenant"}` (tenant: the claim `tenant_id`, also the invocation's
+//!   tenant in its log lines) for a JWT verified with
+//!   `QUICKSTART_JWT_SECRET` (HS256) or `QUICKSTART_JWKS_URL` (RS256, ES256), `iss`/`aud` checked
+//!   when `QUICKSTART_JWT_ISSUER`/`QUICKSTART_JWT_AUDIENCE` are set, or for the identity an API
+//!   Gateway JWT or Lambda authorizer verified; 401 otherwise (always, when neither is set).
+//!   API Gateway authorizer events get the same check: REST/WebSocket TOKEN and REQUEST an IAM
+//!   policy (Allow for `principalId` = `sub` with `context.tenant_id`, else Deny), HTTP API 2.0
+//!   the simple response (`isAuthorized`, `context.tenant_id`)
 
+mod auth;
 pub mod config;
 mod health;
 mod hygiene;
@@ -249,6 +258,11 @@ pub fn app_with(settings: Settings) -> App {
         .route("/flaky", get(flaky))
         .route("/quota", quota::route(&settings))
         .readiness(health::readiness(&settings))
+        .route("/me", auth::me_route(settings.jwt.as_ref()))
+        .authorizer({
+            let jwt = settings.jwt.clone();
+            move |_ctx: Context, req| auth::authorize(jwt.clone(), req)
+        })
         .websocket("$default", ws_default)
         .sqs("*", on_sqs)
         .kinesis("*", on_kinesis)

@@ -16,6 +16,10 @@ pub struct Settings {
     pub cors_origins: crate::hygiene::CorsOrigins,
     /// `LIFT_APPCONFIG`: dynamic configuration, polled in the background (see [`crate::config`]).
     pub config: Option<lift::config::Config>,
+    /// `QUICKSTART_JWT_SECRET` (HS256) and/or `QUICKSTART_JWKS_URL` (RS256, ES256), with
+    /// `QUICKSTART_JWT_ISSUER` and `QUICKSTART_JWT_AUDIENCE`: the check behind `/me` and the
+    /// authorizer; `None` refuses everything.
+    pub jwt: Option<lift::auth::JwtVerifier>,
 }
 
 impl Default for Settings {
@@ -25,6 +29,7 @@ impl Default for Settings {
             quota_per_minute: DEFAULT_QUOTA_PER_MINUTE,
             cors_origins: crate::hygiene::CorsOrigins::default(),
             config: None,
+            jwt: None,
         }
     }
 }
@@ -66,11 +71,13 @@ impl Settings {
                 Some(table)
             }
         };
+        let jwt = crate::auth::verifier_from_env()?;
         Ok(Self {
             table,
             quota_per_minute,
             cors_origins: crate::hygiene::CorsOrigins::from_env()?,
             config: crate::config::from_env()?,
+            jwt,
         })
     }
 }

@@ -1,11 +1,15 @@
 //! The quick start's WebSocket routes: `$connect` records the connection (in the fleet table
 //! with `LIFT_TABLE`, in memory otherwise), `$disconnect` forgets it, and the `broadcast` route
 //! sends a message to every connection of the sender's tenant through the API Gateway
-//! Management API. (`$default`'s echo is in `lib.rs`.)
+//! Management API. (`$default`'s echo is in `lib.rs`.) With a JWT configured
+//! (`QUICKSTART_JWT_SECRET` / `QUICKSTART_JWKS_URL`), `$connect` requires a verified token or
+//! API Gateway authorizer identity, and records its subject and tenant.
 
 use std::sync::Arc;
 
+use axum::handler::Handler;
 use axum::http::StatusCode;
+use lift::tenant::TenantLayer;
 use lift::websocket::{self, ConnectionStore, Management, MemoryConnectionStore};
 use lift::{App, Context, Error, Json, State, WebSocket};
 use serde_json::{json, Value};
@@ -24,10 +28,20 @@ pub(crate) fn routes(app: App, settings: &Settings) -> App {
         Some(table) => Arc::new(lift::dynamodb::DynamoConnectionStore::new(table, API_NAME)),
         None => Arc::new(MemoryConnectionStore::new()),
     };
-    app.with_state(store)
-        .with_state(Management::from_env())
-        .websocket("$connect", connect)
-        .websocket("$disconnect", disconnect)
+    let app = app.with_state(store).with_state(Management::from_env());
+    // With a JWT configured, `$connect` is authenticated (a token in `Authorization`, or what an
+    // API Gateway authorizer verified) and the connection recorded with its subject and tenant;
+    // without one, connections are anonymous, as before.
+    let app = match &settings.jwt {
+        Some(verifier) => app.websocket(
+            "$connect",
+            connect
+                .layer(TenantLayer::new(crate::tenancy::resolver()))
+                .layer(crate::auth::layer(Some(verifier))),
+        ),
+        None => app.websocket("$connect", connect),
+    };
+    app.websocket("$disconnect", disconnect)
         .websocket("broadcast", broadcast)
 }
 
