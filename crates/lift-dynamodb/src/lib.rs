@@ -5,6 +5,7 @@
 //! ([`FleetTable::from_env`]), so `AWS_ENDPOINT_URL_DYNAMODB` points it at a local server.
 
 pub mod breaker;
+pub mod idempotency;
 pub mod rate_limit;
 mod request_counter;
 mod table;

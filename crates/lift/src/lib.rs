@@ -51,6 +51,7 @@ mod edge;
 pub mod error;
 mod function;
 mod http;
+pub mod idempotency;
 mod init;
 pub mod local;
 mod obs;
