@@ -21,7 +21,8 @@
 //!   `ReturnValuesOnConditionCheckFailure=ALL_OLD`, so a repeat learns the live record in the
 //!   same round trip; where the server does not return it (dynalite), one consistent
 //!   `GetItem`;
-//! - complete: one `PutItem` conditional on the claim still being the caller's;
+//! - complete: one `UpdateItem` (status, data, expiration, validation), conditional on the
+//!   claim still being the caller's;
 //! - release: one `DeleteItem`, conditional the same way.
 
 mod item;

@@ -11,9 +11,10 @@ use crate::{FleetTable, KEY_ATTRIBUTE, TTL_ATTRIBUTE};
 
 /// The key prefix of idempotency items.
 pub const KEY_PREFIX: &str = "idem#";
-/// The largest `data` stored: DynamoDB's 400 KB item limit less 2 KB for the other
+/// The largest `data` stored: DynamoDB's 400 KB item limit, read as 400,000 bytes (moto
+/// refuses items over 405,000; DynamoDB's own limit is 409,600), less 2 KB for the other
 /// attributes and their names. A larger result is refused, never truncated.
-pub const MAX_DATA_BYTES: usize = 400 * 1024 - 2048;
+pub const MAX_DATA_BYTES: usize = 400_000 - 2048;
 
 /// How many times a claim is retried when the record that blocked it is gone (or stale) by
 /// the time it is read: each retry is another conditional write, never a blind one.
@@ -153,24 +154,30 @@ impl DynamoIdempotencyStore {
         validation: Option<&str>,
         expiration: u64,
     ) -> Result<bool, IdempotencyStoreError> {
-        let mut put = self
+        // An update, as Powertools does it: the claim's `in_progress_expiration` stays.
+        let mut set = String::from("SET #st = :completed, #data = :data, #exp = :exp");
+        let mut update = self
             .client
-            .put_item()
+            .update_item()
             .table_name(&self.table)
-            .item(KEY_ATTRIBUTE, AttributeValue::S(Self::item_id(id)))
-            .item(TTL_ATTRIBUTE, AttributeValue::N(expiration.to_string()))
-            .item(STATUS, AttributeValue::S("COMPLETED".into()))
-            .item(DATA, AttributeValue::S(data.to_owned()))
-            .item(CLAIM, AttributeValue::S(token.to_owned()))
+            .key(KEY_ATTRIBUTE, AttributeValue::S(Self::item_id(id)))
             .condition_expression("#claim = :token AND #st = :inprogress")
             .expression_attribute_names("#claim", CLAIM)
             .expression_attribute_names("#st", STATUS)
+            .expression_attribute_names("#data", DATA)
+            .expression_attribute_names("#exp", TTL_ATTRIBUTE)
             .expression_attribute_values(":token", AttributeValue::S(token.to_owned()))
-            .expression_attribute_values(":inprogress", AttributeValue::S("INPROGRESS".into()));
+            .expression_attribute_values(":inprogress", AttributeValue::S("INPROGRESS".into()))
+            .expression_attribute_values(":completed", AttributeValue::S("COMPLETED".into()))
+            .expression_attribute_values(":data", AttributeValue::S(data.to_owned()))
+            .expression_attribute_values(":exp", AttributeValue::N(expiration.to_string()));
         if let Some(v) = validation {
-            put = put.item(VALIDATION, AttributeValue::S(v.to_owned()));
+            set.push_str(", #val = :val");
+            update = update
+                .expression_attribute_names("#val", VALIDATION)
+                .expression_attribute_values(":val", AttributeValue::S(v.to_owned()));
         }
-        match put.send().await {
+        match update.update_expression(set).send().await {
             Ok(_) => Ok(true),
             Err(e)
                 if e.as_service_error()
