@@ -208,7 +208,7 @@ where
             };
             let target = parts.uri.path_and_query().map_or("", |p| p.as_str());
             let validation = hex_sha256(&[parts.method.as_str().as_bytes(), b" ", target.as_bytes(), b"\n", &body]);
-            let key = Key::new(bytes).with_payload(validation);
+            let key = Key::new(bytes).with_payload_hash(validation);
             let begun = layer.policy.begin(ctx.as_ref(), &scope, &key).await;
             let req = http::Request::from_parts(parts, Body::from(body));
             match begun {

@@ -80,6 +80,12 @@ impl Key {
         Some(Self::new(material).with_payload(whole))
     }
 
+    /// Validates repeats against a payload hash computed by the caller (hex SHA-256).
+    pub(crate) fn with_payload_hash(mut self, hash: String) -> Self {
+        self.validation = Some(hash.into());
+        self
+    }
+
     pub(crate) fn validation(&self) -> Option<&Arc<str>> {
         self.validation.as_ref()
     }

@@ -9,8 +9,8 @@ use super::store::{ClaimOutcome, ClaimRequest, Completion, IdempotencyStore, Rec
 pub const DEFAULT_MAX_RECORDS: usize = 10_000;
 
 /// Records in a map behind one short lock, at most `max_records` of them. When full, stale
-/// records go first, then the completed record closest to expiry (a repeat of it would run
-/// again: the bound is on memory, documented); claims in progress are never evicted, and a
+/// records go first, then the tenth of the completed records closest to expiry (a repeat of
+/// one of those would run again: the bound is on memory, documented); claims in progress are never evicted, and a
 /// claim that finds the map full of them fails with [`StoreError::Full`] (503, nothing runs).
 #[derive(Debug)]
 pub struct MemoryStore {
@@ -107,19 +107,27 @@ impl MemoryStore {
     }
 }
 
-/// Drops every stale record; if none was, the completed record expiring first.
+/// Drops every stale record; if none was, the tenth of the completed records expiring first
+/// (at least one), so a full store pays one scan per tenth of its size, not one per claim.
 fn make_room(map: &mut HashMap<Arc<str>, Record>, now_ms: u64) {
     let before = map.len();
     map.retain(|_, r| !r.is_stale(now_ms));
     if map.len() < before {
         return;
     }
-    let oldest = map
+    let mut completed: Vec<(u64, Arc<str>)> = map
         .iter()
         .filter(|(_, r)| r.status == Status::Completed)
-        .min_by_key(|(_, r)| r.expiration)
-        .map(|(k, _)| k.clone());
-    if let Some(k) = oldest {
+        .map(|(k, r)| (r.expiration, k.clone()))
+        .collect();
+    if completed.is_empty() {
+        return;
+    }
+    let evict = (before / 10).clamp(1, completed.len());
+    if evict < completed.len() {
+        completed.select_nth_unstable_by_key(evict - 1, |(exp, _)| *exp);
+    }
+    for (_, k) in completed.into_iter().take(evict) {
         map.remove(&k);
     }
 }
@@ -194,5 +202,27 @@ mod tests {
         assert!(s.claim_now(claim("c", "t", 1500)).is_ok());
         assert_eq!(s.len(), 2);
         assert!(s.get("a").is_none());
+    }
+
+    #[test]
+    fn full_of_completed_records_it_evicts_the_oldest_tenth_at_once() {
+        let s = MemoryStore::new(20);
+        for i in 0..20u64 {
+            let id = format!("k{i}");
+            let mut c = claim(&id, "t", 0);
+            c.expiration = 100 + i;
+            assert!(s.claim_now(c).is_ok());
+            let done = Completion {
+                id: id.as_str().into(),
+                token: "t".into(),
+                data: "d".into(),
+                validation: None,
+                expiration: 100 + i,
+            };
+            assert!(s.complete_now(done).is_ok());
+        }
+        assert!(s.claim_now(claim("new", "t", 10)).is_ok());
+        assert_eq!(s.len(), 19, "two evicted, one added");
+        assert!(s.get("k0").is_none() && s.get("k1").is_none() && s.get("k2").is_some());
     }
 }
