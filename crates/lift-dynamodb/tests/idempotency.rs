@@ -190,7 +190,7 @@ async fn a_claim_past_its_in_progress_expiration_runs_again() {
         let r = fast.invoke_json(post_order("k-ipe", &order)).await;
         assert_eq!(status(&r), 409, "{server}: {r}");
         assert!(r["headers"]["retry-after"].is_string(), "{server}");
-        now.fetch_add(6_000, Ordering::SeqCst);
+        now.fetch_add(10_000, Ordering::SeqCst);
         let r = fast.invoke_json(post_order("k-ipe", &order)).await;
         assert_eq!(status(&r), 201, "{server}: {r}");
         assert_eq!(runs.load(Ordering::SeqCst), 2, "{server}");
