@@ -9,7 +9,7 @@
 //! |---|---|
 //! | rate-limit window | `rl#<limiter>#<sha256(key)>#<period ms>#<window start ms>` |
 //! | circuit-breaker state | `cb#<breaker>#<sha256(key)>` |
-//! | idempotency record (Powertools' schema) | the idempotency key |
+//! | idempotency record (Powertools' schema) | `idem#<sha256(function, tenant, scope, key)>` |
 //!
 //! This is also Powertools' idempotency table definition (`id` partition key, `expiration` TTL
 //! attribute), so one table serves both. Client-supplied key material is hashed (SHA-256,

@@ -1,6 +1,7 @@
 //! Idempotent orders in the quick start binary: `POST /orders` on `Idempotency-Key` in one
-//! process and across three processes sharing a table on moto, panics releasing the key, the
-//! table going away (503), and SQS order messages processed once per `order_id`.
+//! process and across three processes sharing a table (dynalite and moto), panics releasing
+//! the key, the table going away (503, moto), and SQS order messages processed once per
+//! `order_id`.
 
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
@@ -93,9 +94,30 @@ fn table_name() -> String {
     format!("quickstart-idem-{}", fastrand::u64(..))
 }
 
+fn dynalite() -> String {
+    std::env::var("LIFT_TEST_DYNALITE_ENDPOINT")
+        .expect("LIFT_TEST_DYNALITE_ENDPOINT is not set: run the tests with `bash scripts/test.sh`")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_processes_sharing_the_table_create_one_order_per_key() {
-    let servers = fleet(&moto(), &table_name(), 3).await;
+    // dynalite locks each item around a conditional write, as DynamoDB makes it atomic: the
+    // strict claim holds there.
+    one_order_per_key(&dynalite(), true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_processes_sharing_a_moto_table_replay_one_order_per_key() {
+    // moto serves each request on its own thread and takes no lock around a conditional
+    // write (moto/core/base_backend.py locks only backend creation), so under load two
+    // simultaneous claims can both pass `attribute_not_exists`: a server limitation DynamoDB
+    // does not have. On moto the test holds what stays true even then: after completion
+    // every process replays the same order, and a panic releases the key.
+    one_order_per_key(&moto(), false).await;
+}
+
+async fn one_order_per_key(endpoint: &str, strict: bool) {
+    let servers = fleet(endpoint, &table_name(), 3).await;
     let servers: Vec<std::sync::Arc<Server>> = servers.into_iter().map(std::sync::Arc::new).collect();
     let calls = (0..30).map(|i| {
         let s = servers[i % 3].clone();
@@ -116,8 +138,12 @@ async fn three_processes_sharing_the_table_create_one_order_per_key() {
             other => panic!("unexpected {other}: {body}"),
         }
     }
-    assert_eq!(created, 1, "one process created the order");
-    assert_eq!(ids.len(), 1, "one order id: {ids:?}");
+    if strict {
+        assert_eq!(created, 1, "one process created the order");
+        assert_eq!(ids.len(), 1, "one order id: {ids:?}");
+    } else {
+        assert!(created >= 1 && !ids.is_empty(), "{created} {ids:?}");
+    }
     // After completion every process replays it.
     let mut after = HashSet::new();
     for s in &servers {
@@ -126,8 +152,11 @@ async fn three_processes_sharing_the_table_create_one_order_per_key() {
         assert!(head.contains("idempotent-replayed: true"));
         after.insert(order_id(&body));
     }
-    assert_eq!(after.len(), 1);
-    assert_eq!(ids, after);
+    assert_eq!(after.len(), 1, "every process replays one order: {after:?}");
+    assert!(after.is_subset(&ids), "{ids:?} vs {after:?}");
+    if strict {
+        assert_eq!(ids, after);
+    }
 
     // A panic releases the key: the next call with it runs (and panics) again, anywhere.
     for s in &servers {
