@@ -6,6 +6,7 @@
 
 pub mod breaker;
 pub mod connections;
+pub mod idempotency;
 pub mod rate_limit;
 mod readiness;
 mod request_counter;

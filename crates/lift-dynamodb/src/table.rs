@@ -11,7 +11,7 @@
 //! | circuit-breaker state | `cb#<breaker>#<sha256(key)>` |
 //! | WebSocket connection | `ws#<api>#c#<sha256(connection id)>` |
 //! | a tenant's WebSocket connections | `ws#<api>#t#<sha256(tenant)>#<shard>` |
-//! | idempotency record (Powertools' schema) | the idempotency key |
+//! | idempotency record (Powertools' schema) | `idem#<sha256(function, tenant, scope, key)>` |
 //!
 //! This is also Powertools' idempotency table definition (`id` partition key, `expiration` TTL
 //! attribute), so one table serves both. Client-supplied key material is hashed (SHA-256,

@@ -60,6 +60,7 @@ pub mod error;
 mod function;
 pub mod health;
 mod http;
+pub mod idempotency;
 mod init;
 pub mod local;
 mod obs;

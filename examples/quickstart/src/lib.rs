@@ -3,6 +3,13 @@
 //! - `GET /hello/{name}` → 200 `{"message": "hello, {name}"}`
 //! - `POST /orders` `{"item": 1..=64 chars, "quantity": 1..=1000}` → 201 with an `order_id`;
 //!   malformed JSON → 400, a broken rule → 422 naming the field
+//! - `POST /orders` with an `Idempotency-Key` runs once per key for an hour: a repeat gets the
+//!   same order with `idempotent-replayed: true`, one in flight 409 with `Retry-After`, another
+//!   body under the same key 422 `idempotency_key_reused`; with `LIFT_TABLE` across every
+//!   process sharing the table (the table not answering within a second: 503
+//!   `idempotency_unavailable`); `GET /panic` with a key shows a panic releasing it
+//! - SQS messages with an `order_id` are processed once per order id (a redelivery is
+//!   acknowledged without running; one in flight elsewhere is reported in `batchItemFailures`)
 //! - `GET /health` → 200 `{"status": "ok"}`; unknown path → 404; wrong method → 405
 //! - `GET /health/ready` → 200 when ready, else 503, `{"status": "ready"|"not_ready", "checks":
 //!   {"table": {"status": "up"|"down"|"timed_out", "latency_ms": ..}}}`: with `LIFT_TABLE` the
@@ -63,6 +70,7 @@ mod auth;
 pub mod config;
 mod health;
 mod hygiene;
+mod orders;
 mod quota;
 mod settings;
 mod sources;
@@ -72,57 +80,16 @@ mod websocket;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 pub use hygiene::{CorsOrigins, DEFAULT_CORS_ORIGINS};
+pub use orders::{NewOrder, Order};
 pub use settings::{Settings, DEFAULT_QUOTA_PER_MINUTE};
 
-use axum::http::StatusCode;
-use axum::routing::{get, post};
-use lift::{
-    App, Context, DynamoDb, Error, EventBridge, Json, Kinesis, Path, Query, S3Match, Sns, Sqs, ValidJson, WebSocket, S3,
-};
-use serde::{Deserialize, Serialize};
+use axum::routing::get;
+use lift::{App, Context, DynamoDb, Error, EventBridge, Json, Kinesis, Path, Query, S3Match, Sns, WebSocket, S3};
+use serde::Deserialize;
 use serde_json::{json, Value};
-use validator::Validate;
-
-/// A new order, as posted to `POST /orders`.
-#[derive(Debug, Deserialize, Validate)]
-pub struct NewOrder {
-    /// What is ordered: 1 to 64 characters.
-    #[validate(length(min = 1, max = 64))]
-    pub item: String,
-    /// How many: 1 to 1000.
-    #[validate(range(min = 1, max = 1000))]
-    pub quantity: u32,
-}
-
-/// A created order.
-#[derive(Debug, Serialize)]
-pub struct Order {
-    /// A fresh id.
-    pub order_id: String,
-    /// What was ordered.
-    pub item: String,
-    /// How many.
-    pub quantity: u32,
-}
 
 async fn hello(Path(name): Path<String>) -> Json<Value> {
     Json(json!({ "message": format!("hello, {name}") }))
-}
-
-async fn create_order(ctx: Context, ValidJson(order): ValidJson<NewOrder>) -> (StatusCode, Json<Order>) {
-    tracing::info!(item = %order.item, quantity = order.quantity, "creating order");
-    // Other invocations run while this one waits (as a real handler would wait on a database).
-    tokio::task::yield_now().await;
-    if let Err(e) = ctx.metrics().count("OrdersCreated", 1) {
-        tracing::warn!(error = %e, "metric refused");
-    }
-    tracing::info!(item = %order.item, quantity = order.quantity, "order created");
-    let order = Order {
-        order_id: uuid::Uuid::new_v4().to_string(),
-        item: order.item,
-        quantity: order.quantity,
-    };
-    (StatusCode::CREATED, Json(order))
 }
 
 async fn health() -> Json<Value> {
@@ -167,18 +134,6 @@ fn wants_failure(v: &Value) -> bool {
 
 fn fail(what: &str) -> Error {
     Error::bad_request("record_refused", format!("{what} asked to fail"))
-}
-
-async fn on_sqs(_ctx: Context, msg: Sqs<Value>) -> Result<(), Error> {
-    tokio::task::yield_now().await;
-    if wants_failure(&msg.body) {
-        return Err(fail("SQS message"));
-    }
-    tracing::info!(
-        message_id = msg.meta.message_id.as_deref().unwrap_or(""),
-        "SQS message processed"
-    );
-    Ok(())
 }
 
 async fn on_kinesis(_ctx: Context, rec: Kinesis<Value>) -> Result<(), Error> {
@@ -250,11 +205,12 @@ pub fn app() -> App {
 
 /// The quick-start app with `settings` (see [`Settings::from_env`]).
 pub fn app_with(settings: Settings) -> App {
+    let idempotency = orders::policy(&settings);
     let app = App::new()
         .route("/hello/{name}", get(hello))
-        .route("/orders", post(create_order))
+        .route("/orders", orders::route(&idempotency))
         .route("/health", get(health))
-        .route("/panic", get(panic_route))
+        .route("/panic", get(panic_route).layer(orders::idempotent(&idempotency)))
         .route("/flaky", get(flaky))
         .route("/quota", quota::route(&settings))
         .readiness(health::readiness(&settings))
@@ -264,7 +220,7 @@ pub fn app_with(settings: Settings) -> App {
             move |_ctx: Context, req| auth::authorize(jwt.clone(), req)
         })
         .websocket("$default", ws_default)
-        .sqs("*", on_sqs)
+        .sqs("*", orders::sqs(&idempotency))
         .kinesis("*", on_kinesis)
         .dynamodb("*", on_dynamodb)
         .sns("*", on_sns)
