@@ -5,8 +5,8 @@
 //!
 //! The variables are found in the source, not copied by hand: every string literal naming a
 //! `QUICKSTART_*`, `LIFT_*` or `POWERTOOLS_*` variable in the quick start, in `lift` (but its
-//! `local/` server, whose variables do not apply on Lambda), in `lift-observability` and in
-//! `lift-dynamodb`. Lambda's own `AWS_*` variables are set by Lambda.
+//! `local/` server, whose variables do not apply on Lambda), in `lift-observability`,
+//! `lift-dynamodb` and `lift-config`. Lambda's own `AWS_*` variables are set by Lambda.
 
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
@@ -58,6 +58,7 @@ fn variables_read() -> BTreeSet<String> {
     rust_files(&root.join("crates/lift/src"), &["local"], &mut files);
     rust_files(&root.join("crates/lift-observability/src"), &[], &mut files);
     rust_files(&root.join("crates/lift-dynamodb/src"), &[], &mut files);
+    rust_files(&root.join("crates/lift-config/src"), &[], &mut files);
     let mut found = BTreeSet::new();
     for f in files {
         env_literals(&std::fs::read_to_string(&f).unwrap(), &mut found);
