@@ -79,6 +79,8 @@ impl CorsOrigins {
                 HeaderName::from_static("ratelimit-limit"),
                 HeaderName::from_static("ratelimit-remaining"),
                 HeaderName::from_static("ratelimit-reset"),
+                // `POST /orders` replays: a page can tell a replayed order from a new one.
+                HeaderName::from_static("idempotent-replayed"),
             ])
             .max_age(Duration::from_secs(600));
         match self {
