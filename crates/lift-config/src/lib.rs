@@ -29,7 +29,8 @@
 //! [`DynamicStore`] makes any rate-limit store follow a quota from the settings and
 //! [`breaker_tuning`] makes circuit breakers follow the document's `"breaker"` keys, both
 //! keeping their state; [`timeout_tuning`] and [`bulkhead_tuning`] make timeouts and bulkheads
-//! follow `"timeout_ms"` and `"bulkhead_max_concurrent"`.
+//! follow `"timeout_ms"` and `"bulkhead_max_concurrent"`, load shedders `"shed_random_rate"` and
+//! `"shed_max_concurrent"`.
 
 mod appconfig;
 #[cfg(feature = "resilience")]
@@ -42,6 +43,8 @@ mod dynamic;
 mod dynamodb;
 mod extension;
 mod flags;
+#[cfg(feature = "resilience")]
+mod load_shed;
 mod loopback;
 mod parameters;
 mod poller;
@@ -64,6 +67,8 @@ pub use crate::dynamic::Dynamic;
 pub use crate::dynamodb::{DynamoItemSource, DOCUMENT_ATTRIBUTE};
 pub use crate::extension::{SecretsExtension, DEFAULT_SECRETS_PORT, TOKEN_HEADER};
 pub use crate::flags::{bucket, Flag, FlagRule, Flags};
+#[cfg(feature = "resilience")]
+pub use crate::load_shed::load_shed_tuning;
 pub use crate::parameters::{ParameterError, Parameters, DEFAULT_MAX_AGE};
 pub use crate::poller::{PollError, PollOutcome, PollStats, Poller, DEFAULT_INTERVAL, DEFAULT_TIMEOUT};
 #[cfg(feature = "resilience")]

@@ -12,13 +12,15 @@ use tracing::level_filters::LevelFilter;
 use crate::flags::Flags;
 
 /// The keys of a document that Lift reads itself; every other key belongs to the app's type.
-pub const LIFT_KEYS: [&str; 6] = [
+pub const LIFT_KEYS: [&str; 8] = [
     "log_level",
     "debug_sample_rate",
     "flags",
     "breaker",
     "timeout_ms",
     "bulkhead_max_concurrent",
+    "shed_random_rate",
+    "shed_max_concurrent",
 ];
 
 /// What Lift itself reads from a settings document. Absent keys keep the process's own
@@ -48,6 +50,14 @@ pub struct LiftSettings {
     /// (`bulkhead_tuning`, feature `resilience`), per partition.
     #[serde(default)]
     pub bulkhead_max_concurrent: Option<usize>,
+    /// `"shed_random_rate"`: share (0 to 1) of non-critical calls the load shedders tuned by
+    /// these settings (`load_shed_tuning`, feature `resilience`) shed at random.
+    #[serde(default)]
+    pub shed_random_rate: Option<f64>,
+    /// `"shed_max_concurrent"`: a cap on the concurrency limit of those load shedders (fixed or
+    /// adaptive; the adaptive limit keeps learning below it).
+    #[serde(default)]
+    pub shed_max_concurrent: Option<usize>,
 }
 
 /// A document's `"breaker"`: each key present replaces the built value; a breaker keeps its
@@ -205,6 +215,14 @@ impl Settings {
         lift.flags.validate().map_err(InvalidDocument)?;
         if lift.bulkhead_max_concurrent == Some(0) {
             return Err(InvalidDocument("bulkhead_max_concurrent must be at least 1".to_owned()));
+        }
+        if let Some(rate) = lift.shed_random_rate {
+            if !(0.0..=1.0).contains(&rate) {
+                return Err(InvalidDocument(format!("shed_random_rate {rate} is not within 0..=1")));
+            }
+        }
+        if lift.shed_max_concurrent == Some(0) {
+            return Err(InvalidDocument("shed_max_concurrent must be at least 1".to_owned()));
         }
         if lift.timeout_ms == Some(0) {
             return Err(InvalidDocument("timeout_ms must be at least 1".to_owned()));

@@ -525,3 +525,70 @@ async fn a_bulkhead_is_resized_without_losing_a_permit() {
     let e = Settings::parse::<NoAppSettings>(br#"{"bulkhead_max_concurrent": 0}"#).unwrap_err();
     assert!(e.to_string().contains("bulkhead_max_concurrent"), "{e}");
 }
+
+#[tokio::test]
+async fn a_shedder_follows_its_rate_and_cap_and_keeps_its_count() {
+    use lift_config::load_shed_tuning;
+    use lift_resilience::load_shed::{LimitAlgorithm, LoadShedLayer, Overloaded};
+    use tower::{Layer, ServiceExt};
+
+    let config = Config::fixed(Settings::default());
+    let gate = Arc::new(tokio::sync::Semaphore::new(0));
+    let g = gate.clone();
+    let svc = LoadShedLayer::limit(LimitAlgorithm::Fixed(4))
+        .tuning(load_shed_tuning(config.settings().clone()))
+        .layer(tower::service_fn(move |_: ()| {
+            let g = g.clone();
+            async move {
+                g.acquire().await.unwrap().forget();
+                Ok::<_, std::convert::Infallible>(())
+            }
+        }));
+    let start = |svc: &_| {
+        let svc: tower::util::BoxCloneSyncService<(), (), Box<dyn std::error::Error + Send + Sync>> =
+            tower::util::BoxCloneSyncService::new(Clone::clone(svc));
+        tokio::spawn(svc.oneshot(()))
+    };
+    let settle = || async {
+        for _ in 0..20 {
+            tokio::task::yield_now().await;
+        }
+    };
+    let shed = |r: Result<(), Box<dyn std::error::Error + Send + Sync>>| r.is_err_and(|e| e.is::<Overloaded>());
+
+    // Built limit 4: two in flight leave room.
+    let mut in_flight = vec![start(&svc), start(&svc)];
+    settle().await;
+    // Capped at 2 with two in flight: the next call is shed, the two keep running.
+    config.set(Settings::parse::<NoAppSettings>(br#"{"shed_max_concurrent": 2}"#).unwrap());
+    assert!(shed(svc.clone().oneshot(()).await), "cap 2 with 2 in flight: shed");
+    // The cap lifted: the built limit of 4 applies again to the same count.
+    config.set(Settings::parse::<NoAppSettings>(b"{}").unwrap());
+    in_flight.push(start(&svc));
+    in_flight.push(start(&svc));
+    settle().await;
+    assert!(
+        shed(svc.clone().oneshot(()).await),
+        "built limit 4 with 4 in flight: shed"
+    );
+    gate.add_permits(4);
+    for t in in_flight {
+        t.await.unwrap().unwrap();
+    }
+
+    // A random rate of 1 sheds every call; removing it sheds none.
+    config.set(Settings::parse::<NoAppSettings>(br#"{"shed_random_rate": 1.0}"#).unwrap());
+    gate.add_permits(10);
+    for _ in 0..10 {
+        assert!(shed(svc.clone().oneshot(()).await), "rate 1: every call shed");
+    }
+    config.set(Settings::parse::<NoAppSettings>(b"{}").unwrap());
+    for _ in 0..10 {
+        assert!(svc.clone().oneshot(()).await.is_ok(), "no rate: none shed");
+    }
+
+    for bad in [&br#"{"shed_random_rate": 1.5}"#[..], br#"{"shed_max_concurrent": 0}"#] {
+        let e = Settings::parse::<NoAppSettings>(bad).unwrap_err();
+        assert!(e.to_string().contains("shed_"), "{e}");
+    }
+}

@@ -56,7 +56,9 @@
 //! - `LIFT_APPCONFIG=app/env/profile` polls AppConfig (its Lambda extension, port
 //!   `AWS_APPCONFIG_EXTENSION_HTTP_PORT`) every `LIFT_CONFIG_POLL_SECONDS` (default 45): a
 //!   document `{"quota_per_minute": 5, "log_level": "DEBUG"}` changes `/quota`'s limit and the
-//!   log level of invocations that start after it, no restart
+//!   log level of invocations that start after it, no restart; `"breaker"`, `"timeout_ms"`,
+//!   `"bulkhead_max_concurrent"`, `"shed_random_rate"` and `"shed_max_concurrent"` tune the
+//!   resilience stack the same way (each layer keeps its state)
 //! - `GET /me` → 200 `{"sub", "tenant"}` (tenant: the claim `tenant_id`, also the invocation's
 //!   tenant in its log lines) for a JWT verified with
 //!   `QUICKSTART_JWT_SECRET` (HS256) or `QUICKSTART_JWKS_URL` (RS256, ES256), `iss`/`aud` checked
@@ -178,23 +180,46 @@ async fn ws_default(ws: WebSocket, body: String) -> Json<Value> {
 
 /// Lift's default resilience stack, its per-route circuit breaker sharing its state through
 /// the fleet table when there is one (a circuit opened in one process is open in every other
-/// within about a second; one trial call runs across the fleet in half-open).
+/// within about a second; one trial call runs across the fleet in half-open). With
+/// `LIFT_APPCONFIG`, the breaker's thresholds and wait (`"breaker"`), the shedder's random rate
+/// and cap (`"shed_random_rate"`, `"shed_max_concurrent"`), the bulkhead's size
+/// (`"bulkhead_max_concurrent"`) and the timeout (`"timeout_ms"`) follow the document; each
+/// layer keeps its state across a change.
 fn with_resilience(app: App, settings: &Settings) -> App {
+    use lift::config::{breaker_tuning, bulkhead_tuning, load_shed_tuning, timeout_tuning};
+    use lift::resilience::bulkhead::BulkheadLayer;
     use lift::resilience::circuit_breaker::{BreakerStore, CircuitBreakerLayer, LocalStore};
+    use lift::resilience::load_shed::LoadShedLayer;
+    use lift::resilience::timeout::TimeoutLayer;
     use lift::resilience::{http_breaker_config, route_key, HttpClassifier, MetricsListener, RouteKey, RouteKeyFn};
     use std::sync::Arc;
+    use std::time::Duration;
     let store: Arc<dyn BreakerStore<Option<RouteKey>>> = match &settings.table {
         Some(table) => Arc::new(lift::dynamodb::FleetBreakerStore::new(table.clone(), "quickstart")),
         None => Arc::new(LocalStore),
     };
+    // The default stack's own layers, as `default_stack()` builds them.
+    let mut breaker = CircuitBreakerLayer::new(http_breaker_config())
+        .key(route_key as RouteKeyFn)
+        .classifier(HttpClassifier)
+        .listener(MetricsListener)
+        .store(store);
+    let mut shed = LoadShedLayer::aimd().listener(MetricsListener);
+    let mut bulkhead = BulkheadLayer::new(64).listener(MetricsListener);
+    let mut timeout = TimeoutLayer::new(Duration::from_secs(30)).listener(MetricsListener);
+    if let Some(config) = &settings.config {
+        let doc = config.settings();
+        breaker = breaker.tuning(breaker_tuning(doc.clone()));
+        shed = shed.tuning(load_shed_tuning(doc.clone()));
+        bulkhead = bulkhead.tuning(bulkhead_tuning(doc.clone()));
+        timeout = timeout.tuning(timeout_tuning(doc.clone()));
+    }
     app.resilience(
-        lift::resilience::default_stack().circuit_breaker(
-            CircuitBreakerLayer::new(http_breaker_config())
-                .key(route_key as RouteKeyFn)
-                .classifier(HttpClassifier)
-                .listener(MetricsListener)
-                .store(store),
-        ),
+        lift::resilience::default_stack()
+            .circuit_breaker(breaker)
+            .load_shed(shed)
+            .bulkhead(bulkhead)
+            .timeout(timeout),
     )
 }
 

@@ -242,3 +242,52 @@ async fn an_unreachable_extension_at_start_keeps_the_environments_quota() {
     );
     let _ = server.terminate().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_appconfig_document_tunes_the_routes_circuit_breaker() {
+    let ext = ExtensionServer::start().await.unwrap();
+    ext.appconfig("shop", "prod", "main", "{}");
+    let port = ext.port().to_string();
+    let server = Server::start(
+        &[
+            ("LIFT_APPCONFIG", "shop/prod/main"),
+            ("AWS_APPCONFIG_EXTENSION_HTTP_PORT", &port),
+            ("LIFT_CONFIG_POLL_SECONDS", "0.2"),
+        ],
+        Stdio::null(),
+        Stdio::null(),
+    )
+    .await;
+    // The built breaker needs 10 calls before it judges: 5 failures leave it closed.
+    let (status, _) = server.get("/flaky?fail=5").await;
+    assert_eq!(status, 500);
+    for _ in 0..4 {
+        assert_eq!(
+            server.get("/flaky").await.0,
+            500,
+            "closed: every call reaches the handler"
+        );
+    }
+    assert_eq!(server.get("/flaky").await.0, 200, "the counter spent, still closed");
+
+    // A document lowers the minimum to 2 calls at 50 %: the same failures now open it.
+    ext.appconfig(
+        "shop",
+        "prod",
+        "main",
+        r#"{"breaker": {"minimum_calls": 2, "failure_rate_threshold": 50}}"#,
+    );
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let (status, _) = server.get("/flaky?fail=3&reset=true").await;
+    assert_eq!(status, 500);
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        statuses.push(server.get("/flaky").await.0);
+    }
+    assert!(
+        statuses.contains(&503),
+        "with the tuned thresholds the circuit opens within a few failures: {statuses:?}"
+    );
+    let (status, body) = server.get("/hello/x").await;
+    assert_eq!(status, 200, "other routes unaffected: {body}");
+}

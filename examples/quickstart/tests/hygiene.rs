@@ -87,7 +87,10 @@ async fn cors_for_the_default_origin_and_security_headers_on_every_answer() {
         assert_eq!(status, want, "{path}");
         assert_eq!(h["access-control-allow-origin"], DEFAULT_ORIGIN, "{path}");
         assert!(h["access-control-expose-headers"].contains("x-request-id"), "{path}");
-        assert!(h["access-control-expose-headers"].contains("idempotent-replayed"), "{path}");
+        assert!(
+            h["access-control-expose-headers"].contains("idempotent-replayed"),
+            "{path}"
+        );
         assert_security_headers(&h, path);
     }
     // 405 and 422 too.

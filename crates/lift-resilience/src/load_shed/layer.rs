@@ -2,7 +2,7 @@ use std::sync::Arc;
 
 use tower::Layer;
 
-use super::{LimitAlgorithm, LoadShed, NoPriority, Priority, Shared};
+use super::{LimitAlgorithm, LoadShed, LoadShedTuning, NoPriority, Priority, Shared};
 use crate::event::Telemetry;
 use crate::shared::{telemetry_builders, LazyState};
 
@@ -17,6 +17,7 @@ pub struct LoadShedLayer<P = NoPriority> {
     algo: Option<LimitAlgorithm>,
     priority: P,
     telemetry: Telemetry,
+    tuning: Option<Arc<dyn LoadShedTuning>>,
     state: LazyState<Shared>,
 }
 
@@ -28,6 +29,7 @@ impl<P: Clone> Clone for LoadShedLayer<P> {
             algo: self.algo,
             priority: self.priority.clone(),
             telemetry: self.telemetry.clone(),
+            tuning: self.tuning.clone(),
             state: self.state.clone(),
         }
     }
@@ -54,6 +56,7 @@ impl LoadShedLayer {
             algo,
             priority: NoPriority,
             telemetry: Telemetry::new("load_shed"),
+            tuning: None,
             state: LazyState::new(),
         }
     }
@@ -107,6 +110,7 @@ impl<P> LoadShedLayer<P> {
             algo: self.algo,
             priority,
             telemetry: self.telemetry,
+            tuning: self.tuning,
             state: self.state,
         }
     }
@@ -122,11 +126,31 @@ impl<P> LoadShedLayer<P> {
         self.settings_changed("threshold")
     }
 
+    /// Read the random rate and the concurrency limit at each call from `tuning` (dynamic
+    /// configuration, e.g. `lift_config::load_shed_tuning`): a change applies to the calls that
+    /// start after it; the in-flight count and an adaptive limit's state are kept.
+    ///
+    /// # Panics
+    ///
+    /// If the layer has already made services (see [the rule](crate#shared-state)).
+    #[track_caller]
+    pub fn tuning(mut self, tuning: impl LoadShedTuning) -> Self {
+        self.tuning = Some(Arc::new(tuning));
+        self.settings_changed("tuning")
+    }
+
     telemetry_builders!(settings_changed);
 
     pub(super) fn shared(&self) -> Arc<Shared> {
-        self.state
-            .get_or_init(|| Shared::new(self.random_rate, self.thresholds, self.algo, self.telemetry.clone()))
+        self.state.get_or_init(|| {
+            Shared::new(
+                self.random_rate,
+                self.thresholds,
+                self.algo,
+                self.telemetry.clone(),
+                self.tuning.clone(),
+            )
+        })
     }
 }
 

@@ -34,12 +34,14 @@ mod future;
 mod layer;
 mod limit;
 mod priority;
+mod tuning;
 
 pub use error::Overloaded;
 pub use future::ResponseFuture;
 pub use layer::LoadShedLayer;
 pub use limit::{AimdConfig, GradientConfig, LimitAlgorithm};
 pub use priority::{HeaderPriority, NoPriority, Priority, PriorityFn, PriorityFrom};
+pub use tuning::LoadShedTuning;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -51,6 +53,15 @@ use tower::{BoxError, Service};
 use crate::clock::{call_inner, Pass};
 use crate::event::{ResilienceEvent, Telemetry};
 use limit::LimitState;
+
+/// A random rate in 0–1; a non-finite one sheds nothing.
+fn valid_rate(rate: f64) -> f64 {
+    if rate.is_finite() {
+        rate.clamp(0.0, 1.0)
+    } else {
+        0.0
+    }
+}
 
 /// Why a call was shed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -74,17 +85,21 @@ pub(crate) struct Shared {
     // operations: its floating-point state must change as a unit.
     state: Mutex<LimitState>,
     telemetry: Telemetry,
+    // Read at each call when set ([`LoadShedLayer::tuning`]); `None` costs one branch.
+    tuning: Option<Arc<dyn LoadShedTuning>>,
 }
 
 impl Shared {
-    fn new(random_rate: f64, thresholds: [f64; 4], algo: Option<LimitAlgorithm>, telemetry: Telemetry) -> Self {
+    fn new(
+        random_rate: f64,
+        thresholds: [f64; 4],
+        algo: Option<LimitAlgorithm>,
+        telemetry: Telemetry,
+        tuning: Option<Arc<dyn LoadShedTuning>>,
+    ) -> Self {
         let state = algo.map(LimitState::new);
         Self {
-            random_rate: if random_rate.is_finite() {
-                random_rate.clamp(0.0, 1.0)
-            } else {
-                0.0
-            },
+            random_rate: valid_rate(random_rate),
             thresholds,
             has_limit: state.is_some(),
             adaptive: state.as_ref().is_some_and(LimitState::is_adaptive),
@@ -96,6 +111,7 @@ impl Shared {
             in_flight: AtomicUsize::new(0),
             state: Mutex::new(state.unwrap_or(LimitState::Fixed(usize::MAX))),
             telemetry,
+            tuning,
         }
     }
 
@@ -198,14 +214,21 @@ where
     fn call(&mut self, req: Req) -> Self::Future {
         let sh = &*self.shared;
         let priority = self.priority.priority(&req);
-        if sh.random_rate > 0.0 && priority != Some(Priority::Critical) && fastrand::f64() < sh.random_rate {
+        let random_rate = match &sh.tuning {
+            Some(t) => valid_rate(t.random_rate(sh.random_rate)),
+            None => sh.random_rate,
+        };
+        if random_rate > 0.0 && priority != Some(Priority::Critical) && fastrand::f64() < random_rate {
             let n = sh.in_flight.load(Ordering::Relaxed);
             return ResponseFuture::rejected(sh.shed(ShedReason::Random, n, priority));
         }
         if !sh.has_limit {
             return ResponseFuture::passthrough(self.inner.call(req));
         }
-        let limit = sh.limit.load(Ordering::Acquire);
+        let mut limit = sh.limit.load(Ordering::Acquire);
+        if let Some(t) = &sh.tuning {
+            limit = t.limit(limit).max(1);
+        }
         let threshold = priority.map_or(1.0, |p| sh.thresholds[p as usize]);
         let cap = ((limit as f64 * threshold) as usize).max(1);
         let before = sh.in_flight.fetch_add(1, Ordering::AcqRel);
