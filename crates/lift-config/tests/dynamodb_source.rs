@@ -2,7 +2,8 @@
 
 #![allow(clippy::unwrap_used)]
 
-#[path = "dynamodb/servers.rs"]
+// The same server, client and table helpers as `lift-dynamodb`'s store tests.
+#[path = "../../lift-dynamodb/tests/common/mod.rs"]
 mod servers;
 
 use aws_sdk_dynamodb::types::AttributeValue;
