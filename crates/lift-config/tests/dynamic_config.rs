@@ -446,26 +446,9 @@ async fn a_bulkhead_is_resized_without_losing_a_permit() {
     use tower::{Layer, ServiceExt};
 
     let config = Config::fixed(Settings::default());
-    let gate = Arc::new(tokio::sync::Semaphore::new(0));
     let layer = BulkheadLayer::new(2).tuning(bulkhead_tuning(config.settings().clone()));
-    let g = gate.clone();
-    let svc = layer.clone().layer(tower::service_fn(move |_: ()| {
-        let g = g.clone();
-        async move {
-            g.acquire().await.unwrap().forget();
-            Ok::<_, std::convert::Infallible>(())
-        }
-    }));
-    let start = |svc: &_| {
-        let svc: tower::util::BoxCloneSyncService<(), (), Box<dyn std::error::Error + Send + Sync>> =
-            tower::util::BoxCloneSyncService::new(Clone::clone(svc));
-        tokio::spawn(svc.oneshot(()))
-    };
-    let settle = || async {
-        for _ in 0..20 {
-            tokio::task::yield_now().await;
-        }
-    };
+    let (gate, inner) = gated();
+    let svc = BoxedCall::new(layer.clone().layer(inner));
     let mut in_flight = vec![start(&svc), start(&svc)];
     settle().await;
     assert!(
@@ -533,27 +516,12 @@ async fn a_shedder_follows_its_rate_and_cap_and_keeps_its_count() {
     use tower::{Layer, ServiceExt};
 
     let config = Config::fixed(Settings::default());
-    let gate = Arc::new(tokio::sync::Semaphore::new(0));
-    let g = gate.clone();
-    let svc = LoadShedLayer::limit(LimitAlgorithm::Fixed(4))
-        .tuning(load_shed_tuning(config.settings().clone()))
-        .layer(tower::service_fn(move |_: ()| {
-            let g = g.clone();
-            async move {
-                g.acquire().await.unwrap().forget();
-                Ok::<_, std::convert::Infallible>(())
-            }
-        }));
-    let start = |svc: &_| {
-        let svc: tower::util::BoxCloneSyncService<(), (), Box<dyn std::error::Error + Send + Sync>> =
-            tower::util::BoxCloneSyncService::new(Clone::clone(svc));
-        tokio::spawn(svc.oneshot(()))
-    };
-    let settle = || async {
-        for _ in 0..20 {
-            tokio::task::yield_now().await;
-        }
-    };
+    let (gate, inner) = gated();
+    let svc = BoxedCall::new(
+        LoadShedLayer::limit(LimitAlgorithm::Fixed(4))
+            .tuning(load_shed_tuning(config.settings().clone()))
+            .layer(inner),
+    );
     let shed = |r: Result<(), Box<dyn std::error::Error + Send + Sync>>| r.is_err_and(|e| e.is::<Overloaded>());
 
     // Built limit 4: two in flight leave room.
@@ -590,5 +558,38 @@ async fn a_shedder_follows_its_rate_and_cap_and_keeps_its_count() {
     for bad in [&br#"{"shed_random_rate": 1.5}"#[..], br#"{"shed_max_concurrent": 0}"#] {
         let e = Settings::parse::<NoAppSettings>(bad).unwrap_err();
         assert!(e.to_string().contains("shed_"), "{e}");
+    }
+}
+
+/// A service whose calls each wait for one permit of the returned gate: calls stay in flight
+/// until the test lets them finish.
+fn gated() -> (
+    Arc<tokio::sync::Semaphore>,
+    impl tower::Service<(), Response = (), Error = std::convert::Infallible, Future: Send> + Clone + Send + Sync,
+) {
+    let gate = Arc::new(tokio::sync::Semaphore::new(0));
+    let g = gate.clone();
+    let svc = tower::service_fn(move |_: ()| {
+        let g = g.clone();
+        async move {
+            g.acquire().await.unwrap().forget();
+            Ok::<_, std::convert::Infallible>(())
+        }
+    });
+    (gate, svc)
+}
+
+type BoxedCall = tower::util::BoxCloneSyncService<(), (), Box<dyn std::error::Error + Send + Sync>>;
+
+/// Starts one call of `svc` on its own task.
+fn start(svc: &BoxedCall) -> tokio::task::JoinHandle<Result<(), Box<dyn std::error::Error + Send + Sync>>> {
+    use tower::ServiceExt;
+    tokio::spawn(svc.clone().oneshot(()))
+}
+
+/// Lets spawned calls reach their layer.
+async fn settle() {
+    for _ in 0..20 {
+        tokio::task::yield_now().await;
     }
 }
