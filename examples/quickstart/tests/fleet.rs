@@ -112,22 +112,7 @@ async fn a_circuit_opened_in_one_process_is_open_in_the_others_within_two_second
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_quota_fails_open_within_a_second_when_the_store_is_gone() {
     // A moto of this test's own, to kill mid-run.
-    let port = common::free_port();
-    let tools = concat!(env!("CARGO_MANIFEST_DIR"), "/../../.tools/venv/bin/moto_server");
-    let mut moto = tokio::process::Command::new(tools)
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("moto_server from .tools (installed by scripts/test.sh)");
-    let endpoint = format!("http://127.0.0.1:{port}");
-    for _ in 0..100 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let (mut moto, endpoint) = common::own_moto().await;
     let mut servers = fleet_with_stdout(&endpoint, &table_name(), 1, Stdio::piped).await;
     let mut server = servers.remove(0);
     let mut stdout = server.child.stdout.take().unwrap();

@@ -187,28 +187,9 @@ async fn ready_without_a_table_has_no_check() {
     server.terminate().await;
 }
 
-/// A moto of this test's own, to kill.
-async fn own_moto() -> (tokio::process::Child, String) {
-    let moto = concat!(env!("CARGO_MANIFEST_DIR"), "/../../.tools/venv/bin/moto_server");
-    let port = free_port();
-    let child = tokio::process::Command::new(moto)
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap_or_else(|e| panic!("{moto}: {e} (scripts/test.sh installs it)"));
-    let started = Instant::now();
-    while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
-        assert!(started.elapsed() < Duration::from_secs(20), "moto did not start");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    (child, format!("http://127.0.0.1:{port}"))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ready_follows_the_table_200_while_moto_runs_then_503_once_it_is_killed() {
-    let (mut moto, endpoint) = own_moto().await;
+    let (mut moto, endpoint) = common::own_moto().await;
     let table = format!("quickstart-ready-{}", fastrand::u64(..));
     let vars = [
         ("LIFT_TABLE", table.as_str()),

@@ -188,22 +188,7 @@ async fn futures_join<T: Send + 'static>(handles: impl Iterator<Item = tokio::ta
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_table_gone_refuses_idempotent_posts_with_503_and_runs_the_others() {
-    let port = common::free_port();
-    let tools = concat!(env!("CARGO_MANIFEST_DIR"), "/../../.tools/venv/bin/moto_server");
-    let mut moto = tokio::process::Command::new(tools)
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("moto_server from .tools (installed by scripts/test.sh)");
-    let endpoint = format!("http://127.0.0.1:{port}");
-    for _ in 0..100 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let (mut moto, endpoint) = common::own_moto().await;
     let server = fleet(&endpoint, &table_name(), 1).await.remove(0);
     assert_eq!(send(&server, "POST", "/orders", Some("before"), ORDER).await.0, 201);
     moto.kill().await.unwrap();

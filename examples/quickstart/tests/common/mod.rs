@@ -105,3 +105,23 @@ pub(crate) fn parse_response(buf: &[u8]) -> (u16, String) {
 pub(crate) fn error_code(body: &str) -> Value {
     serde_json::from_str::<Value>(body).unwrap_or(Value::Null)["error"]["code"].clone()
 }
+
+/// A moto server of the calling test's own (from `.tools`, which `scripts/test.sh` installs),
+/// to kill mid-run: the child (killed on drop) and its endpoint.
+pub(crate) async fn own_moto() -> (Child, String) {
+    let moto = concat!(env!("CARGO_MANIFEST_DIR"), "/../../.tools/venv/bin/moto_server");
+    let port = free_port();
+    let child = Command::new(moto)
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|e| panic!("{moto}: {e} (scripts/test.sh installs it)"));
+    let started = std::time::Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+        assert!(started.elapsed() < Duration::from_secs(20), "moto did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    (child, format!("http://127.0.0.1:{port}"))
+}
