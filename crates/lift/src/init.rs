@@ -36,6 +36,10 @@ impl std::error::Error for ConfigError {}
 /// }
 /// ```
 ///
+/// The tokio runtime is chosen for how invocations arrive: current-thread on Lambda one
+/// invocation at a time, multi-thread on Lambda Managed Instances (`AWS_LAMBDA_MAX_CONCURRENCY`
+/// > 1) and for the local server; `LIFT_TOKIO_RUNTIME=current_thread|multi_thread` overrides it.
+///
 /// `build` runs inside the tokio runtime (so it can await: load SDK configuration, check a
 /// table) and is the init phase: any error it returns is a configuration error. That error, and one from the start of [`App::run`] (a bad `PORT`,
 /// missing Lambda variables), is printed as one JSON line on stdout with `errorType`
@@ -47,7 +51,16 @@ where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = Result<App, BoxError>>,
 {
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    // Current-thread on Lambda one invocation at a time, multi-thread otherwise
+    // (`crate::tokio_runtime`).
+    let flavor = match crate::tokio_runtime::choose(|k| std::env::var(k).ok()) {
+        Ok(flavor) => flavor,
+        Err(e) => {
+            print_line(CONFIG_ERROR_TYPE, &e);
+            return ExitCode::FAILURE;
+        }
+    };
+    let runtime = match crate::tokio_runtime::build(flavor) {
         Ok(rt) => rt,
         Err(e) => {
             print_line(RUNTIME_ERROR_TYPE, &format!("cannot start the tokio runtime: {e}"));

@@ -73,6 +73,7 @@ mod route_boundary;
 mod runtime;
 mod state;
 pub mod tenant;
+mod tokio_runtime;
 pub mod websocket;
 
 pub use crate::app::{App, DEFAULT_BODY_LIMIT};
