@@ -141,11 +141,7 @@ impl Lift {
 
     /// Like [`invoke`](Self::invoke) with a context built by the caller (tests, custom runtimes).
     pub async fn invoke_with(&self, json: &str, ctx: Context) -> Result<Output, lambda_runtime::Diagnostic> {
-        ctx.attach_state(self.inner.state.clone());
-        #[cfg(feature = "config")]
-        if let Some(config) = &self.inner.config {
-            ctx.attach_settings(config);
-        }
+        self.attach(&ctx);
         // HTTP events are decoded before the observability scope opens, so the scope knows the
         // correlation id (a request header) from its first log line.
         let prepared = match detect(json) {
@@ -171,11 +167,7 @@ impl Lift {
     /// Serves a plain HTTP request through the HTTP routes (the local server's path), inside
     /// its own observability scope.
     pub async fn serve_http(&self, req: http::Request<Body>, ctx: Context) -> Response {
-        ctx.attach_state(self.inner.state.clone());
-        #[cfg(feature = "config")]
-        if let Some(config) = &self.inner.config {
-            ctx.attach_settings(config);
-        }
+        self.attach(&ctx);
         ctx.set_correlation_from(req.headers(), &self.inner.correlation_header);
         let scope = self.open_scope(&ctx);
         let fut = edge::serve(&self.inner.router, req, &ctx, &self.inner.correlation_header);
@@ -194,6 +186,16 @@ impl Lift {
             });
         }
         res
+    }
+
+    /// Gives the invocation's context the app's state and (with dynamic configuration) the
+    /// settings in force as it starts.
+    fn attach(&self, ctx: &Context) {
+        ctx.attach_state(self.inner.state.clone());
+        #[cfg(feature = "config")]
+        if let Some(config) = &self.inner.config {
+            ctx.attach_settings(config);
+        }
     }
 
     /// Adds the security headers the app set (never over one the response has).
