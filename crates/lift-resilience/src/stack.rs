@@ -170,6 +170,46 @@ impl<RL, LS, BH, CB, TO, RT> ResilienceStack<RL, LS, BH, CB, TO, RT> {
         }
     }
 
+    /// Change the load-shedding layer, keeping how the stack built it (e.g.
+    /// `.map_load_shed(|l| l.tuning(t))` for dynamic configuration).
+    pub fn map_load_shed<L>(self, f: impl FnOnce(LS) -> L) -> ResilienceStack<RL, L, BH, CB, TO, RT> {
+        let load_shed = f(self.load_shed);
+        ResilienceStack {
+            rate_limit: self.rate_limit,
+            load_shed,
+            bulkhead: self.bulkhead,
+            breaker: self.breaker,
+            timeout: self.timeout,
+            retry: self.retry,
+        }
+    }
+
+    /// Change the bulkhead layer, keeping how the stack built it.
+    pub fn map_bulkhead<L>(self, f: impl FnOnce(BH) -> L) -> ResilienceStack<RL, LS, L, CB, TO, RT> {
+        let bulkhead = f(self.bulkhead);
+        ResilienceStack {
+            rate_limit: self.rate_limit,
+            load_shed: self.load_shed,
+            bulkhead,
+            breaker: self.breaker,
+            timeout: self.timeout,
+            retry: self.retry,
+        }
+    }
+
+    /// Change the timeout layer, keeping how the stack built it.
+    pub fn map_timeout<L>(self, f: impl FnOnce(TO) -> L) -> ResilienceStack<RL, LS, BH, CB, L, RT> {
+        let timeout = f(self.timeout);
+        ResilienceStack {
+            rate_limit: self.rate_limit,
+            load_shed: self.load_shed,
+            bulkhead: self.bulkhead,
+            breaker: self.breaker,
+            timeout,
+            retry: self.retry,
+        }
+    }
+
     /// Replace the retry layer (e.g. [`RetryLayer`](crate::retry::RetryLayer)).
     pub fn retry<L>(self, layer: L) -> ResilienceStack<RL, LS, BH, CB, TO, L> {
         ResilienceStack {

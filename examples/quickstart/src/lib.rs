@@ -187,39 +187,29 @@ async fn ws_default(ws: WebSocket, body: String) -> Json<Value> {
 /// layer keeps its state across a change.
 fn with_resilience(app: App, settings: &Settings) -> App {
     use lift::config::{breaker_tuning, bulkhead_tuning, load_shed_tuning, timeout_tuning};
-    use lift::resilience::bulkhead::BulkheadLayer;
     use lift::resilience::circuit_breaker::{BreakerStore, CircuitBreakerLayer, LocalStore};
-    use lift::resilience::load_shed::LoadShedLayer;
-    use lift::resilience::timeout::TimeoutLayer;
     use lift::resilience::{http_breaker_config, route_key, HttpClassifier, MetricsListener, RouteKey, RouteKeyFn};
     use std::sync::Arc;
-    use std::time::Duration;
     let store: Arc<dyn BreakerStore<Option<RouteKey>>> = match &settings.table {
         Some(table) => Arc::new(lift::dynamodb::FleetBreakerStore::new(table.clone(), "quickstart")),
         None => Arc::new(LocalStore),
     };
-    // The default stack's own layers, as `default_stack()` builds them.
-    let mut breaker = CircuitBreakerLayer::new(http_breaker_config())
+    let breaker = CircuitBreakerLayer::new(http_breaker_config())
         .key(route_key as RouteKeyFn)
         .classifier(HttpClassifier)
         .listener(MetricsListener)
         .store(store);
-    let mut shed = LoadShedLayer::aimd().listener(MetricsListener);
-    let mut bulkhead = BulkheadLayer::new(64).listener(MetricsListener);
-    let mut timeout = TimeoutLayer::new(Duration::from_secs(30)).listener(MetricsListener);
-    if let Some(config) = &settings.config {
-        let doc = config.settings();
-        breaker = breaker.tuning(breaker_tuning(doc.clone()));
-        shed = shed.tuning(load_shed_tuning(doc.clone()));
-        bulkhead = bulkhead.tuning(bulkhead_tuning(doc.clone()));
-        timeout = timeout.tuning(timeout_tuning(doc.clone()));
-    }
+    let stack = lift::resilience::default_stack();
+    let Some(config) = &settings.config else {
+        return app.resilience(stack.circuit_breaker(breaker));
+    };
+    let doc = config.settings();
     app.resilience(
-        lift::resilience::default_stack()
-            .circuit_breaker(breaker)
-            .load_shed(shed)
-            .bulkhead(bulkhead)
-            .timeout(timeout),
+        stack
+            .circuit_breaker(breaker.tuning(breaker_tuning(doc.clone())))
+            .map_load_shed(|l| l.tuning(load_shed_tuning(doc.clone())))
+            .map_bulkhead(|b| b.tuning(bulkhead_tuning(doc.clone())))
+            .map_timeout(|t| t.tuning(timeout_tuning(doc.clone()))),
     )
 }
 
