@@ -34,6 +34,10 @@ fi
 summary=$(grep -E '^ *Summary ' "$logs/nextest" | tail -n 1)
 n_pass=$(grep -oE '[0-9]+ passed' <<<"$summary" | grep -oE '[0-9]+' || echo 0)
 n_fail=$(grep -oE '[0-9]+ failed' <<<"$summary" | grep -oE '[0-9]+' || echo 0)
+if [ -z "$summary" ]; then
+  # nextest printed no summary: its build failed, so the run it stands for counts as failed.
+  echo "nextest: no summary line (the test build failed)"; n_fail=1; status=1
+fi
 d_pass=$(grep -oE 'test result: [a-zA-Z]+\. [0-9]+ passed' "$logs/doc" | grep -oE '[0-9]+' | awk '{s+=$1} END {print s+0}')
 d_fail=$(grep -oE '[0-9]+ failed;' "$logs/doc" | grep -oE '[0-9]+' | awk '{s+=$1} END {print s+0}')
 passed=$(( ${n_pass:-0} + ${d_pass:-0} ))
