@@ -97,5 +97,10 @@ pub fn out_dir() -> PathBuf {
 
 /// The machine's 1-minute load average, from `/proc/loadavg` (`None` off Linux).
 pub fn load_average() -> Option<f64> {
-    std::fs::read_to_string("/proc/loadavg").ok()?.split_whitespace().next()?.parse().ok()
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }

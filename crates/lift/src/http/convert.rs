@@ -1,11 +1,8 @@
 //! From API Gateway / ALB / WebSocket events to `http::Request`, and back to the response shape
 //! each source expects.
 
-use aws_lambda_events::alb::{AlbTargetGroupRequest, AlbTargetGroupResponse};
-use aws_lambda_events::apigw::{
-    ApiGatewayProxyRequest, ApiGatewayProxyResponse, ApiGatewayV2httpRequest, ApiGatewayV2httpResponse,
-    ApiGatewayWebsocketProxyRequest,
-};
+use aws_lambda_events::alb::AlbTargetGroupRequest;
+use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayV2httpRequest, ApiGatewayWebsocketProxyRequest};
 use aws_lambda_events::encodings::Body as EventBody;
 use axum::body::Body;
 use bytes::Bytes;
@@ -14,6 +11,7 @@ use http_body_util::BodyExt;
 use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS, NON_ALPHANUMERIC};
 use serde::Serialize;
 
+use super::response::{HttpResponse, Shape};
 use super::RequestContext;
 use crate::detect::EventKind;
 use crate::error::{code, Error};
@@ -46,21 +44,16 @@ impl Origin {
 #[derive(Serialize, Debug)]
 #[serde(untagged)]
 pub(crate) enum HttpOutput {
-    V1(ApiGatewayProxyResponse),
-    V2(ApiGatewayV2httpResponse),
-    Alb(AlbTargetGroupResponse),
+    ApiGateway(super::response::HttpResponse),
     Lattice(super::lattice::LatticeResponse),
 }
 
 impl HttpOutput {
     pub(crate) fn status(&self) -> u16 {
-        let s = match self {
-            HttpOutput::V1(r) => r.status_code,
-            HttpOutput::V2(r) => r.status_code,
-            HttpOutput::Alb(r) => r.status_code,
-            HttpOutput::Lattice(r) => return r.status,
-        };
-        u16::try_from(s).unwrap_or(500)
+        match self {
+            HttpOutput::ApiGateway(r) => r.status,
+            HttpOutput::Lattice(r) => r.status,
+        }
     }
 }
 
@@ -383,54 +376,21 @@ pub(crate) fn encode_bytes(origin: Origin, status: http::StatusCode, headers: He
     } else {
         (Some(EventBody::Binary(Vec::from(bytes))), true)
     };
-    let status_code = i64::from(status.as_u16());
-    match origin {
-        Origin::ApiGatewayV1 | Origin::WebSocket => {
-            let mut r = ApiGatewayProxyResponse::default();
-            r.status_code = status_code;
-            r.body = body;
-            r.is_base64_encoded = is_base64_encoded;
-            // Only multiValueHeaders: API Gateway merges both fields, which would duplicate.
-            r.multi_value_headers = headers;
-            HttpOutput::V1(r)
+    let shape = match origin {
+        Origin::ApiGatewayV1 | Origin::WebSocket => Shape::ApiGatewayV1,
+        Origin::ApiGatewayV2 => Shape::ApiGatewayV2,
+        Origin::Alb { multi_value } => Shape::Alb { multi_value },
+        Origin::VpcLattice => {
+            return HttpOutput::Lattice(super::lattice::encode(status, headers, body, is_base64_encoded))
         }
-        Origin::ApiGatewayV2 => {
-            let mut headers = headers;
-            let cookies = headers
-                .get_all(header::SET_COOKIE)
-                .iter()
-                .filter_map(|v| v.to_str().ok().map(str::to_owned))
-                .collect();
-            headers.remove(header::SET_COOKIE);
-            let mut r = ApiGatewayV2httpResponse::default();
-            r.status_code = status_code;
-            r.body = body;
-            r.is_base64_encoded = is_base64_encoded;
-            r.cookies = cookies;
-            r.headers = headers;
-            HttpOutput::V2(r)
-        }
-        Origin::Alb { multi_value } => {
-            let mut r = AlbTargetGroupResponse::default();
-            r.status_code = status_code;
-            r.body = body;
-            r.is_base64_encoded = is_base64_encoded;
-            r.status_description = Some(format!(
-                "{} {}",
-                status.as_u16(),
-                status.canonical_reason().unwrap_or_default()
-            ));
-            // A target group with multi-value headers enabled reads only `multiValueHeaders`;
-            // without it, only `headers`. Fill the one this target group uses.
-            if multi_value {
-                r.multi_value_headers = headers;
-            } else {
-                r.headers = headers;
-            }
-            HttpOutput::Alb(r)
-        }
-        Origin::VpcLattice => HttpOutput::Lattice(super::lattice::encode(status, headers, body, is_base64_encoded)),
-    }
+    };
+    HttpOutput::ApiGateway(HttpResponse {
+        shape,
+        status: status.as_u16(),
+        headers,
+        body,
+        is_base64_encoded,
+    })
 }
 
 #[cfg(test)]

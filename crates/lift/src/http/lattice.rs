@@ -16,6 +16,7 @@ use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
 use super::convert::{assemble, body, build_uri, encode_raw_path, encode_raw_query, join_raw_query, malformed};
+use super::response::{Joined, SetCookie};
 use super::RequestContext;
 use crate::error::Error;
 
@@ -103,37 +104,11 @@ impl Serialize for LatticeResponse {
             "statusDescription",
             &format_args!("{} {}", self.status, status.canonical_reason().unwrap_or_default()),
         )?;
-        m.serialize_entry("headers", &Joined(&self.headers))?;
+        m.serialize_entry("headers", &Joined(&self.headers, SetCookie::Join))?;
         if let Some(body) = &self.body {
             m.serialize_entry("body", body)?;
         }
         m.serialize_entry("isBase64Encoded", &self.is_base64_encoded)?;
-        m.end()
-    }
-}
-
-/// Headers as one string per name.
-struct Joined<'a>(&'a HeaderMap);
-
-impl Serialize for Joined<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(Some(self.0.keys_len()))?;
-        for name in self.0.keys() {
-            let mut values = self.0.get_all(name).iter();
-            let first = values.next().map(|v| String::from_utf8_lossy(v.as_bytes()));
-            let Some(first) = first else { continue };
-            match values.next() {
-                None => m.serialize_entry(name.as_str(), &first)?,
-                Some(second) => {
-                    let mut joined = first.into_owned();
-                    for v in std::iter::once(second).chain(values) {
-                        joined.push_str(", ");
-                        joined.push_str(&String::from_utf8_lossy(v.as_bytes()));
-                    }
-                    m.serialize_entry(name.as_str(), &joined)?;
-                }
-            }
-        }
         m.end()
     }
 }

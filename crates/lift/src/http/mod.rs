@@ -9,6 +9,7 @@ pub(crate) mod lattice;
 mod path;
 mod query;
 mod request_context;
+pub(crate) mod response;
 mod security_headers;
 mod websocket;
 
