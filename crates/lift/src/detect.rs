@@ -1,17 +1,25 @@
 //! Recognising which AWS service sent an event, from its shape alone.
 //!
-//! One shallow pass over the JSON reads only the keys that tell sources apart (the rest are
-//! skipped without allocating); the typed decode that follows reads the same text once more.
+//! One pass over the JSON reads the keys that tell sources apart and skips the rest without
+//! allocating, except for an API Gateway HTTP API (payload 2.0) request's own top-level parts
+//! (path, query, headers, cookies, body), which it reads as it goes: that event, the most common
+//! HTTP shape, is then decoded without a second pass over its text (only its `requestContext`
+//! is read once more, into its typed form). Those parts are read leniently
+//! ([`crate::lenient`]): a wrong type never changes what is detected, and such an event takes
+//! the long way, a typed decode of the whole text that reports the problem.
 //! Every probed level must be a JSON object: serde would otherwise read a struct from an array
 //! by position, and `[[1]]` would pass for an ALB event.
 
 use std::borrow::Cow;
 use std::fmt;
 
+use http::HeaderMap;
 use serde::de::value::MapAccessDeserializer;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
+
+use crate::lenient::{MaybeBool, MaybeHeaders, MaybeStr, MaybeStrings};
 
 /// The event sources Lift recognises.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -112,6 +120,51 @@ struct Probe<'a> {
     method_arn: Option<Str>,
     #[serde(rename = "routeArn", default)]
     route_arn: Option<Str>,
+    // API Gateway v2's request parts (`None`: absent; `Some(Maybe*(None))`: of the wrong type).
+    #[serde(rename = "rawPath", borrow, default)]
+    raw_path_v2: Option<MaybeStr<'a>>,
+    #[serde(rename = "rawQueryString", borrow, default)]
+    raw_query: Option<MaybeStr<'a>>,
+    #[serde(default)]
+    cookies: Option<MaybeStrings>,
+    #[serde(default)]
+    headers: Option<MaybeHeaders>,
+    #[serde(borrow, default)]
+    body: Option<MaybeStr<'a>>,
+    #[serde(rename = "isBase64Encoded", default)]
+    is_base64_encoded: Option<MaybeBool>,
+}
+
+/// An API Gateway v2 request's parts, read by the detection pass; see the module docs.
+pub(crate) struct V2Parts<'a> {
+    pub(crate) request_context: &'a RawValue,
+    pub(crate) raw_path: Option<Cow<'a, str>>,
+    pub(crate) raw_query: Option<Cow<'a, str>>,
+    pub(crate) cookies: Option<Vec<String>>,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Option<Cow<'a, str>>,
+    pub(crate) is_base64_encoded: bool,
+}
+
+impl<'a> Probe<'a> {
+    /// The v2 parts, if every one present has its type.
+    fn v2_parts(self, request_context: &'a RawValue) -> Option<V2Parts<'a>> {
+        fn valid<T, U>(field: Option<T>, inner: impl FnOnce(T) -> Option<U>) -> Option<Option<U>> {
+            match field {
+                None => Some(None),
+                Some(v) => inner(v).map(Some),
+            }
+        }
+        Some(V2Parts {
+            request_context,
+            raw_path: valid(self.raw_path_v2, |m| m.0)?,
+            raw_query: valid(self.raw_query, |m| m.0)?,
+            cookies: valid(self.cookies, |m| m.0)?,
+            headers: valid(self.headers, |m| m.0)?.unwrap_or_default(),
+            body: valid(self.body, |m| m.0)?,
+            is_base64_encoded: valid(self.is_base64_encoded, |m| m.0)?.unwrap_or(false),
+        })
+    }
 }
 
 /// Whether `type` is `TOKEN` or `REQUEST`; any other value (of any JSON type) is not.
@@ -260,54 +313,64 @@ fn stopped_at(e: &serde_json::Error) -> Option<EventKind> {
 /// Classifies a JSON event. Errors only when the text is not JSON at all; a JSON value of an
 /// unrecognised shape (including non-objects) is [`EventKind::Unknown`].
 pub fn detect(json: &str) -> Result<EventKind, serde_json::Error> {
+    read(json).map(|(kind, _)| kind)
+}
+
+/// [`detect`], with an API Gateway v2 request's parts when it is one and they are well typed.
+pub(crate) fn read(json: &str) -> Result<(EventKind, Option<V2Parts<'_>>), serde_json::Error> {
     let probe = match serde_json::from_str::<Object<Probe<'_>>>(json) {
         Ok(Object(p)) => p,
         Err(e) if e.is_data() => match stopped_at(&e) {
-            Some(kind) => return Ok(kind),
-            None => return Ok(EventKind::Unknown),
+            Some(kind) => return Ok((kind, None)),
+            None => return Ok((EventKind::Unknown, None)),
         },
         Err(e) if e.is_syntax() || e.is_eof() => return Err(e),
         // Valid JSON of another shape (an array, a string, a field of an unexpected type).
-        Err(_) => return Ok(EventKind::Unknown),
+        Err(_) => return Ok((EventKind::Unknown, None)),
     };
+    Ok(classify(probe))
+}
+
+fn classify(probe: Probe<'_>) -> (EventKind, Option<V2Parts<'_>>) {
     // Before the request context: a REQUEST authorizer event carries one (and `httpMethod`).
-    if probe.authorizer_type.is_some_and(|t| t.0) && (probe.method_arn.is_some() || probe.route_arn.is_some()) {
-        return Ok(EventKind::Authorizer);
+    if probe.authorizer_type.as_ref().is_some_and(|t| t.0) && (probe.method_arn.is_some() || probe.route_arn.is_some())
+    {
+        return (EventKind::Authorizer, None);
     }
     if let Some(rc) = probe.request_context {
         if let Ok(Object(ctx)) = serde_json::from_str::<Object<ContextProbe>>(rc.get()) {
             // WebSocket first: some WebSocket events also carry `httpMethod` and `path`.
             if ctx.connection_id.is_some() {
-                return Ok(EventKind::WebSocket);
+                return (EventKind::WebSocket, None);
             }
             if ctx.elb.is_some() {
-                return Ok(EventKind::Alb);
+                return (EventKind::Alb, None);
             }
             if ctx.http.is_some() {
-                return Ok(EventKind::ApiGatewayV2);
+                return (EventKind::ApiGatewayV2, probe.v2_parts(rc));
             }
             if probe.http_method.is_some() {
-                return Ok(EventKind::ApiGatewayV1);
+                return (EventKind::ApiGatewayV1, None);
             }
             if ctx.service_arn.is_some() && probe.method.is_some() {
-                return Ok(EventKind::VpcLatticeV2);
+                return (EventKind::VpcLatticeV2, None);
             }
         }
-        return Ok(EventKind::Unknown);
+        return (EventKind::Unknown, None);
     }
     if let Some(FirstSource(kind)) = probe.records {
-        return Ok(kind.unwrap_or(EventKind::Unknown));
+        return (kind.unwrap_or(EventKind::Unknown), None);
     }
     if probe.detail_type.is_some() && probe.source.is_some() {
-        return Ok(EventKind::EventBridge);
+        return (EventKind::EventBridge, None);
     }
     if probe.raw_path.is_some() && probe.method.is_some() {
-        return Ok(EventKind::VpcLatticeV1);
+        return (EventKind::VpcLatticeV1, None);
     }
     if matches!(probe.event_source.as_deref(), Some("aws:kafka" | "SelfManagedKafka")) {
-        return Ok(EventKind::Kafka);
+        return (EventKind::Kafka, None);
     }
-    Ok(EventKind::Unknown)
+    (EventKind::Unknown, None)
 }
 
 #[cfg(test)]

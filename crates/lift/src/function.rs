@@ -13,7 +13,7 @@ use axum::Router;
 use futures_util::FutureExt;
 
 use crate::context::{claim_cold_start, Context};
-use crate::detect::{detect, EventKind};
+use crate::detect::{read, EventKind};
 use crate::edge;
 use crate::error::{code, Error};
 use crate::http::convert::{self, Origin};
@@ -144,9 +144,11 @@ impl Lift {
         self.attach(&ctx);
         // HTTP events are decoded before the observability scope opens, so the scope knows the
         // correlation id (a request header) from its first log line.
-        let prepared = match detect(json) {
-            Ok(kind) if kind.is_http() => Prepared::Http(kind, convert::decode(kind, json, self.inner.body_limit)),
-            Ok(kind) => Prepared::Event(kind),
+        let limit = self.inner.body_limit;
+        let prepared = match read(json) {
+            Ok((kind, Some(v2))) => Prepared::Http(kind, convert::decode_v2(v2, limit).map(|r| (Origin::of(kind), r))),
+            Ok((kind, None)) if kind.is_http() => Prepared::Http(kind, convert::decode(kind, json, limit)),
+            Ok((kind, None)) => Prepared::Event(kind),
             Err(e) => Prepared::Malformed(e),
         };
         if let Prepared::Http(_, Ok((_, req))) = &prepared {

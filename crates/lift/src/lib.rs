@@ -62,6 +62,7 @@ pub mod health;
 mod http;
 pub mod idempotency;
 mod init;
+mod lenient;
 pub mod local;
 mod obs;
 mod output;

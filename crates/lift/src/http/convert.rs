@@ -2,7 +2,9 @@
 //! each source expects.
 
 use aws_lambda_events::alb::AlbTargetGroupRequest;
-use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayV2httpRequest, ApiGatewayWebsocketProxyRequest};
+use aws_lambda_events::apigw::{
+    ApiGatewayProxyRequest, ApiGatewayV2httpRequest, ApiGatewayV2httpRequestContext, ApiGatewayWebsocketProxyRequest,
+};
 use aws_lambda_events::encodings::Body as EventBody;
 use axum::body::Body;
 use bytes::Bytes;
@@ -13,7 +15,7 @@ use serde::Serialize;
 
 use super::response::{HttpResponse, Shape};
 use super::RequestContext;
-use crate::detect::EventKind;
+use crate::detect::{EventKind, V2Parts};
 use crate::error::{code, Error};
 
 /// Which response shape the source expects.
@@ -79,29 +81,15 @@ pub(crate) fn decode(kind: EventKind, json: &str, limit: usize) -> Result<(Origi
     match kind {
         EventKind::ApiGatewayV2 => {
             let ev: ApiGatewayV2httpRequest = parse(json)?;
-            let raw_path = ev.raw_path.as_deref().unwrap_or("/");
-            let path = match ev.request_context.stage.as_deref() {
-                Some(stage) if stage != "$default" => strip_stage(raw_path, stage),
-                _ => raw_path,
+            let parts = V2 {
+                raw_path: ev.raw_path.as_deref(),
+                raw_query: ev.raw_query_string.as_deref(),
+                cookies: ev.cookies,
+                headers: ev.headers,
+                body: ev.body.as_deref(),
+                is_base64_encoded: ev.is_base64_encoded,
             };
-            let query = encode_raw_query(ev.raw_query_string.as_deref().unwrap_or(""));
-            let uri = build_uri(&encode_raw_path(path), &query)?;
-            let mut headers = ev.headers;
-            if let Some(cookies) = ev.cookies.filter(|c| !c.is_empty()) {
-                let joined = HeaderValue::from_str(&cookies.join("; "))
-                    .map_err(|e| malformed("invalid cookie").with_source(e))?;
-                headers.insert(header::COOKIE, joined);
-            }
-            let body = body(ev.body.as_deref(), ev.is_base64_encoded, limit)?;
-            let method = ev.request_context.http.method.clone();
-            let req = assemble(
-                method,
-                uri,
-                headers,
-                body,
-                RequestContext::ApiGatewayV2(ev.request_context),
-            );
-            Ok((Origin::of(kind), req))
+            Ok((Origin::of(kind), parts.request(ev.request_context, limit)?))
         }
         EventKind::ApiGatewayV1 => {
             let ev: ApiGatewayProxyRequest = parse(json)?;
@@ -172,6 +160,54 @@ pub(crate) fn decode(kind: EventKind, json: &str, limit: usize) -> Result<(Origi
         EventKind::VpcLatticeV1 => Ok((Origin::VpcLattice, super::lattice::decode_v1(parse(json)?, limit)?)),
         EventKind::VpcLatticeV2 => Ok((Origin::VpcLattice, super::lattice::decode_v2(parse(json)?, limit)?)),
         _ => Err(malformed("not an HTTP event")),
+    }
+}
+
+/// An API Gateway v2 request read by the detection pass, decoded without a second pass over
+/// the event's text (only its `requestContext` is read again, into its typed form). Same
+/// semantics as [`decode`].
+pub(crate) fn decode_v2(parts: V2Parts<'_>, limit: usize) -> Result<http::Request<Body>, Error> {
+    let ctx: ApiGatewayV2httpRequestContext = serde_json::from_str(parts.request_context.get())
+        .map_err(|e| malformed("the event does not match its source's schema").with_source(e))?;
+    let v2 = V2 {
+        raw_path: parts.raw_path.as_deref(),
+        raw_query: parts.raw_query.as_deref(),
+        cookies: parts.cookies,
+        headers: parts.headers,
+        body: parts.body.as_deref(),
+        is_base64_encoded: parts.is_base64_encoded,
+    };
+    v2.request(ctx, limit)
+}
+
+/// What an API Gateway v2 request is made from, however it was read.
+struct V2<'a> {
+    raw_path: Option<&'a str>,
+    raw_query: Option<&'a str>,
+    cookies: Option<Vec<String>>,
+    headers: HeaderMap,
+    body: Option<&'a str>,
+    is_base64_encoded: bool,
+}
+
+impl V2<'_> {
+    fn request(self, ctx: ApiGatewayV2httpRequestContext, limit: usize) -> Result<http::Request<Body>, Error> {
+        let raw_path = self.raw_path.unwrap_or("/");
+        let path = match ctx.stage.as_deref() {
+            Some(stage) if stage != "$default" => strip_stage(raw_path, stage),
+            _ => raw_path,
+        };
+        let query = encode_raw_query(self.raw_query.unwrap_or(""));
+        let uri = build_uri(&encode_raw_path(path), &query)?;
+        let mut headers = self.headers;
+        if let Some(cookies) = self.cookies.filter(|c| !c.is_empty()) {
+            let joined =
+                HeaderValue::from_str(&cookies.join("; ")).map_err(|e| malformed("invalid cookie").with_source(e))?;
+            headers.insert(header::COOKIE, joined);
+        }
+        let body = body(self.body, self.is_base64_encoded, limit)?;
+        let method = ctx.http.method.clone();
+        Ok(assemble(method, uri, headers, body, RequestContext::ApiGatewayV2(ctx)))
     }
 }
 
