@@ -42,6 +42,9 @@ pub(crate) fn panic_response(payload: Box<dyn std::any::Any + Send>) -> Response
         .into_response()
 }
 
+/// Headers a response is given room for as it leaves the handler.
+const RESPONSE_HEADERS: usize = 12;
+
 fn polled_after_completion() -> Response {
     Error::internal("polled after completion").into_response()
 }
@@ -107,8 +110,13 @@ where
         };
         // The inner future is dropped as soon as it is done.
         this.state.set(State::Done);
-        if let (Ok(res), Some(route)) = (&mut res, this.route.take()) {
-            res.extensions_mut().insert(route);
+        if let Ok(res) = &mut res {
+            // The layers outside add up to a dozen headers (rate limit, security, CORS, request
+            // id): room for them now is one growth of the map instead of one per doubling.
+            res.headers_mut().reserve(RESPONSE_HEADERS);
+            if let Some(route) = this.route.take() {
+                res.extensions_mut().insert(route);
+            }
         }
         Poll::Ready(res)
     }

@@ -662,18 +662,25 @@ async fn jwks_keys_verify_rs256_and_es256_and_are_fetched_once() {
 #[tokio::test]
 async fn rotation_is_followed_and_unknown_kids_refetch_at_most_once_per_interval() {
     let s = signers();
-    let server = KeyServer::start(jwks_body(&[(&s.rsa1, Algorithm::RS256, "r1")])).await;
-    let interval = Duration::from_millis(400);
-    let v = jwks_verifier(&server, interval, Duration::from_secs(2));
+    // Every token is signed before the clock that matters starts: RSA signing in a debug
+    // build on a loaded machine can take longer than the interval under test.
+    let invented: Vec<String> = (0..50)
+        .map(|i| sign(Algorithm::RS256, &s.rsa1, Some(&format!("invented-{i}")), &claims("u")))
+        .collect();
+    let rotated: Vec<String> = (0..20)
+        .map(|_| sign(Algorithm::RS256, &s.rsa2, Some("r2"), &claims("rotated")))
+        .collect();
     let old = sign(Algorithm::RS256, &s.rsa1, Some("r1"), &claims("u"));
+    let server = KeyServer::start(jwks_body(&[(&s.rsa1, Algorithm::RS256, "r1")])).await;
+    let interval = Duration::from_millis(1000);
+    let v = jwks_verifier(&server, interval, Duration::from_secs(2));
     assert!(v.verify(&old).await.is_ok());
     assert_eq!(server.hits(), 1);
 
     // A flood of invented kids right after the fetch: no refetch inside the interval.
     let mut tasks = Vec::new();
-    for i in 0..50 {
+    for t in invented {
         let v = v.clone();
-        let t = sign(Algorithm::RS256, &s.rsa1, Some(&format!("invented-{i}")), &claims("u"));
         tasks.push(tokio::spawn(async move { v.verify(&t).await }));
     }
     for t in tasks {
@@ -685,9 +692,8 @@ async fn rotation_is_followed_and_unknown_kids_refetch_at_most_once_per_interval
     server.set(200, jwks_body(&[(&s.rsa2, Algorithm::RS256, "r2")]), Duration::ZERO);
     tokio::time::sleep(interval + Duration::from_millis(50)).await;
     let mut tasks = Vec::new();
-    for _ in 0..20 {
+    for t in rotated {
         let v = v.clone();
-        let t = sign(Algorithm::RS256, &s.rsa2, Some("r2"), &claims("rotated"));
         tasks.push(tokio::spawn(async move { v.verify(&t).await }));
     }
     for t in tasks {

@@ -115,24 +115,27 @@ pub(crate) struct Joined<'a>(pub(crate) &'a HeaderMap, pub(crate) SetCookie);
 impl Serialize for Joined<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = s.serialize_map(None)?;
-        for name in self.0.keys() {
+        // A name's values come one after another in `iter()`: joined by walking it once, with
+        // no lookup per name.
+        let mut values = self.0.iter().peekable();
+        while let Some((name, first)) = values.next() {
             let cookie = name == header::SET_COOKIE;
+            let repeated = values.peek().is_some_and(|(next, _)| *next == name);
             if cookie && self.1 == SetCookie::Skip {
+                while values.next_if(|(next, _)| *next == name).is_some() {}
                 continue;
             }
-            let mut values = self.0.get_all(name).iter();
-            let Some(first) = values.next() else { continue };
-            match values.next() {
-                Some(second) if !cookie || self.1 == SetCookie::Join => {
-                    let mut joined = String::from_utf8_lossy(first.as_bytes()).into_owned();
-                    for v in std::iter::once(second).chain(values) {
-                        joined.push_str(", ");
-                        joined.push_str(&String::from_utf8_lossy(v.as_bytes()));
-                    }
-                    m.serialize_entry(name.as_str(), &joined)?;
-                }
-                _ => m.serialize_entry(name.as_str(), &Text(first))?,
+            if !repeated || (cookie && self.1 == SetCookie::First) {
+                m.serialize_entry(name.as_str(), &Text(first))?;
+                while values.next_if(|(next, _)| *next == name).is_some() {}
+                continue;
             }
+            let mut joined = String::from_utf8_lossy(first.as_bytes()).into_owned();
+            while let Some((_, v)) = values.next_if(|(next, _)| *next == name) {
+                joined.push_str(", ");
+                joined.push_str(&String::from_utf8_lossy(v.as_bytes()));
+            }
+            m.serialize_entry(name.as_str(), &joined)?;
         }
         m.end()
     }

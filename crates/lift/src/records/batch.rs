@@ -1,8 +1,8 @@
 //! Batch sources that report failures per record: SQS (with FIFO ordering), Kinesis and
 //! DynamoDB Streams.
 //!
-//! One shallow read splits the batch into its raw records; each record is then decoded on its
-//! own. A record whose envelope does not decode (an SQS attribute whose `binaryValue` is not
+//! A batch whose records all decode is read in one pass (SQS); otherwise one shallow read
+//! splits the batch into its raw records and each record is then decoded on its own. A record whose envelope does not decode (an SQS attribute whose `binaryValue` is not
 //! base64, Kinesis `data` that is not base64, a DynamoDB image attribute that cannot be read)
 //! fails alone, reported by the id a lenient probe reads from it; the batch fails as a whole
 //! only when a failed record's id cannot be read (empty ids count as absent).
@@ -153,14 +153,35 @@ struct SqsEntry {
     record: Result<SqsMessage, Error>,
 }
 
-fn sqs_entry(raw: &RawValue) -> SqsEntry {
-    match decode::<SqsMessage, SqsProbe>(raw) {
-        Ok(m) => SqsEntry {
+/// The batch's records, decoded: in one pass over the text when every record decodes (the
+/// usual case), else split first so that each record fails alone (a second pass, paid only by
+/// a batch with a broken record).
+fn sqs_entries(json: &str) -> Result<Vec<SqsEntry>, Error> {
+    #[derive(Deserialize)]
+    struct Typed {
+        #[serde(rename = "Records")]
+        records: Vec<SqsMessage>,
+    }
+    if let Ok(batch) = serde_json::from_str::<Typed>(json) {
+        return Ok(batch.records.into_iter().map(SqsEntry::decoded).collect());
+    }
+    Ok(split(json)?.into_iter().map(sqs_entry).collect())
+}
+
+impl SqsEntry {
+    fn decoded(m: SqsMessage) -> Self {
+        SqsEntry {
             id: non_empty(m.message_id.clone()),
             group: m.attributes.get("MessageGroupId").cloned(),
             fifo: m.event_source_arn.as_deref().map(is_fifo_arn),
             record: Ok(m),
-        },
+        }
+    }
+}
+
+fn sqs_entry(raw: &RawValue) -> SqsEntry {
+    match decode::<SqsMessage, SqsProbe>(raw) {
+        Ok(m) => SqsEntry::decoded(m),
         Err((id, err)) => {
             // FIFO ordering still needs the record's queue and group: read them leniently.
             let probe = serde_json::from_str::<SqsProbe>(raw.get()).ok();
@@ -186,8 +207,7 @@ impl EventRoutes {
         // A batch comes from one queue: the first record that names it says whether it is
         // FIFO (a record that names no queue has no route and fails anyway).
         let mut fifo_queue: Option<bool> = None;
-        for raw in split(json)? {
-            let entry = sqs_entry(raw);
+        for entry in sqs_entries(json)? {
             if fifo_queue.is_none() {
                 fifo_queue = entry.fifo;
             }
