@@ -160,9 +160,17 @@ pub struct Run {
     pub latencies: Vec<Duration>,
     /// The whole run's wall time.
     pub elapsed: Duration,
+    /// HTTP answers (a `statusCode` in the response) other than 200: e.g. the quick start's
+    /// default global rate limit (1,000/s) answering 429.
+    pub not_200: usize,
 }
 
 impl Run {
+    /// The share of HTTP answers other than 200, in %.
+    pub fn not_200_pct(&self) -> f64 {
+        self.not_200 as f64 * 100.0 / self.latencies.len().max(1) as f64
+    }
+
     /// Invocations answered per second of wall time.
     pub fn per_second(&self) -> f64 {
         self.latencies.len() as f64 / self.elapsed.as_secs_f64()
@@ -197,9 +205,10 @@ pub async fn drive(
     on_done: impl FnMut(usize),
 ) -> Result<Run, String> {
     let started = Cell::new(0usize);
+    let not_200 = Cell::new(0usize);
     let latencies = RefCell::new(Vec::with_capacity(n));
     let on_done = RefCell::new(on_done);
-    let (started, latencies_ref, on_done_ref) = (&started, &latencies, &on_done);
+    let (started, not_200_ref, latencies_ref, on_done_ref) = (&started, &not_200, &latencies, &on_done);
     let worker = move || async move {
         while started.get() < n {
             started.set(started.get() + 1);
@@ -207,7 +216,11 @@ pub async fn drive(
             let outcome = server.invoke(event.clone()).outcome(INVOCATION_LIMIT).await;
             let latency = t0.elapsed();
             match (&outcome, answer) {
-                (Outcome::Response(_), None) => {}
+                (Outcome::Response(body), None) => {
+                    if http_status(body).is_some_and(|s| s != 200) {
+                        not_200_ref.set(not_200_ref.get() + 1);
+                    }
+                }
                 (Outcome::Response(_), Some(a)) => check(a, event, &outcome)?,
                 _ => return Err(format!("invocation failed: {outcome:?}")),
             }
@@ -227,7 +240,17 @@ pub async fn drive(
     Ok(Run {
         latencies: latencies.into_inner(),
         elapsed,
+        not_200: not_200.get(),
     })
+}
+
+/// The `statusCode` of an HTTP answer (compact JSON, as `lambda_runtime` sends it), without
+/// parsing the whole document; `None` when there is none (an echo).
+fn http_status(body: &[u8]) -> Option<u16> {
+    const KEY: &[u8] = b"\"statusCode\":";
+    let at = body.windows(KEY.len()).position(|w| w == KEY)? + KEY.len();
+    let digits = body.get(at..at + 3)?;
+    std::str::from_utf8(digits).ok()?.parse().ok()
 }
 
 /// The median of `values` (the mean of the middle two for an even count; NaN when empty).
@@ -254,6 +277,13 @@ mod tests {
         assert_eq!(percentile(&v[..1], 99.0), Duration::from_micros(1));
         assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
         assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
+    }
+
+    #[test]
+    fn http_status_is_found_without_parsing() {
+        assert_eq!(http_status(br#"{"statusCode":429,"headers":{}}"#), Some(429));
+        assert_eq!(http_status(br#"{"headers":{},"statusCode":200}"#), Some(200));
+        assert_eq!(http_status(br#"{"version":"2.0","rawPath":"/hello"}"#), None);
     }
 
     #[test]

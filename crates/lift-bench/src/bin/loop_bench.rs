@@ -9,7 +9,9 @@
 //!   and round (`AWS_LAMBDA_MAX_CONCURRENCY` 8 or 64 for the concurrent ones), 500 invocations one
 //!   at a time to warm up, then N with 1, 8 or 64 kept in flight: `cpu_us_per_invocation` (the
 //!   function process's user + system time from `/proc`), `invocations_per_s`, `p50_us` and
-//!   `p99_us` (queued to answered, as the driver sees it), `max_in_flight` (concurrent only).
+//!   `p99_us` (queued to answered, as the driver sees it), `max_in_flight` (concurrent only),
+//!   `not_200_pct` (HTTP answers other than 200: the quick start's default global rate limit,
+//!   1,000/s with a burst of 1,000, answers 429 beyond it).
 //! - `memory` (from the 64-in-flight process): `rss_idle_kib` after the warm-up,
 //!   `rss_64_in_flight_kib` the peak (`VmHWM`, reset after the warm-up) during the 64-in-flight
 //!   run, `kib_per_in_flight_invocation` their difference / 64.
@@ -137,6 +139,10 @@ async fn measure(config: &Config) -> Result<Results, String> {
                 samples.add(&group, s.name, "invocations_per_s", m.run.per_second());
                 samples.add(&group, s.name, "p50_us", m.run.percentile_us(50.0));
                 samples.add(&group, s.name, "p99_us", m.run.percentile_us(99.0));
+                if m.run.not_200 > 0 {
+                    eprintln!("  note: {:.1} % of the answers were not 200", m.run.not_200_pct());
+                }
+                samples.add(&group, s.name, "not_200_pct", m.run.not_200_pct());
                 if in_flight > 1 {
                     if m.max_in_flight < in_flight {
                         eprintln!("  warning: at most {} of {in_flight} were in flight", m.max_in_flight);

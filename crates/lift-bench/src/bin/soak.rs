@@ -96,17 +96,19 @@ async fn soak(n: usize) -> Result<Results, String> {
     });
     let load = |l: Option<f64>| l.map_or_else(|| "unknown".to_owned(), |l| format!("{l:.2}"));
     results.notes.push(format!(
-        "soak-runtime-api: {n} invocations of {} (AWS_LAMBDA_MAX_CONCURRENCY={IN_FLIGHT}, {IN_FLIGHT} in flight) in {:.1} s ({:.0}/s, max in flight {}), VmRSS every {EVERY}; load average (1 min) {} before, {} after",
+        "soak-runtime-api: {n} invocations of {} (AWS_LAMBDA_MAX_CONCURRENCY={IN_FLIGHT}, {IN_FLIGHT} in flight) in {:.1} s ({:.0}/s, {:.1} % answered other than 200 (the quick start's default global rate limit of 1,000/s answers 429 beyond it), max in flight {}), VmRSS every {EVERY}; load average (1 min) {} before, {} after",
         subject.binary.display(),
         run.elapsed.as_secs_f64(),
         run.per_second(),
+        run.not_200_pct(),
         server.max_in_flight(),
         load(load_before),
         load(load_average()),
     ));
     println!(
-        "{n} invocations in {:.1} s; RSS growth after warm-up: {}",
+        "{n} invocations in {:.1} s ({:.1} % not 200); RSS growth after warm-up: {}",
         run.elapsed.as_secs_f64(),
+        run.not_200_pct(),
         growth.map_or_else(|| "n/a (too few samples)".to_owned(), |g| format!("{g:+.2} %"))
     );
     Ok(results)
