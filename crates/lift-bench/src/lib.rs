@@ -8,6 +8,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub mod drive;
+pub mod process;
+pub mod soak;
+
 /// One measured number: `subject` (what ran, e.g. `quickstart` or `echo-current-thread`) in a
 /// `group` (the benchmark, e.g. `loop-sequential`), `metric` (e.g. `cpu_us_per_invocation`).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -19,7 +19,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 /// What the function answered for one invocation.
 #[derive(Clone, Debug, PartialEq)]
@@ -72,6 +72,8 @@ struct Shared {
     max_in_flight: AtomicUsize,
     delivered: AtomicUsize,
     init_errors: Mutex<Vec<String>>,
+    /// When the first `GET .../invocation/next` reached the server (`None` until then).
+    first_poll: watch::Sender<Option<Instant>>,
 }
 
 /// A running Runtime API server on `127.0.0.1` with an ephemeral port.
@@ -115,6 +117,7 @@ impl RuntimeApiServer {
             max_in_flight: AtomicUsize::new(0),
             delivered: AtomicUsize::new(0),
             init_errors: Mutex::new(Vec::new()),
+            first_poll: watch::Sender::new(None),
         });
         let app = Router::new()
             .route("/2018-06-01/runtime/invocation/next", get(next))
@@ -183,6 +186,23 @@ impl RuntimeApiServer {
         self.shared.delivered.load(Ordering::SeqCst)
     }
 
+    /// When the function's first `GET .../invocation/next` reached the server, if it has:
+    /// the end of its cold start (process start to ready for its first event).
+    pub fn first_poll_at(&self) -> Option<Instant> {
+        *self.shared.first_poll.borrow()
+    }
+
+    /// Waits (at most `limit`) for the function's first `GET .../invocation/next` and returns
+    /// when it reached the server; `None` if none came in time.
+    pub async fn first_poll(&self, limit: Duration) -> Option<Instant> {
+        let mut rx = self.shared.first_poll.subscribe();
+        let seen = tokio::time::timeout(limit, rx.wait_for(Option::is_some)).await;
+        match seen {
+            Ok(Ok(at)) => *at,
+            _ => None,
+        }
+    }
+
     /// Bodies posted to `/runtime/init/error`.
     pub fn init_errors(&self) -> Vec<String> {
         lock(&self.shared.init_errors).clone()
@@ -200,6 +220,11 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 async fn next(State(s): State<Arc<Shared>>) -> Response {
+    if s.first_poll.borrow().is_none() {
+        let now = Instant::now();
+        s.first_poll
+            .send_if_modified(|at| at.is_none() && at.replace(now).is_none());
+    }
     let pending = { s.rx.lock().await.recv().await };
     let Some(p) = pending else {
         return StatusCode::GONE.into_response();
