@@ -26,7 +26,8 @@
 //!   `circuit_open` with `Retry-After`), other routes unaffected; 5 s later trial calls go
 //!   through and, the counter spent, close it again.
 //! - every HTTP and WebSocket route runs behind Lift's default resilience stack (rate limit, adaptive load
-//!   shedding, bulkhead, a circuit breaker per route, deadline-aware timeout)
+//!   shedding, bulkhead, a circuit breaker per route, deadline-aware timeout); the process admits
+//!   `QUICKSTART_RATE_LIMIT_PER_SECOND` requests per second (default 1000), then answers 429
 //! - with observability on (the binary turns it on from the environment), `POST /orders`
 //!   counts `OrdersCreated` in the invocation's EMF document, and each invocation writes one
 //!   summary log line with its route, status and latency
@@ -199,7 +200,14 @@ fn with_resilience(app: App, settings: &Settings) -> App {
         .classifier(HttpClassifier)
         .listener(MetricsListener)
         .store(store);
-    let stack = lift::resilience::default_stack();
+    // The process-wide limit at the configured rate, with the default stack's headers and
+    // metrics.
+    let rate_limit = lift::resilience::rate_limit::RateLimitLayer::new(lift::resilience::rate_limit::per_second(
+        settings.rate_limit_per_second,
+    ))
+    .http_headers()
+    .listener(Arc::new(MetricsListener));
+    let stack = lift::resilience::default_stack().rate_limit(rate_limit);
     let Some(config) = &settings.config else {
         return app.resilience(stack.circuit_breaker(breaker));
     };

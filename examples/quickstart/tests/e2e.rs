@@ -333,3 +333,11 @@ async fn no_secret_reaches_stdout_even_at_trace_level() {
         assert!(!text.contains(secret), "{secret} reached the output:\n{text}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_rate_limit_setting_is_reported_as_a_config_error() {
+    for bad in ["0", "fast", "-5"] {
+        let run = start_with(&[("QUICKSTART_RATE_LIMIT_PER_SECOND", bad)], &[]).await;
+        assert_config_error(run, "QUICKSTART_RATE_LIMIT_PER_SECOND");
+    }
+}

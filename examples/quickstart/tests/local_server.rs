@@ -203,3 +203,29 @@ async fn futures_closed(conns: Vec<TcpStream>) -> usize {
     }
     closed
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_process_wide_rate_limit_follows_its_setting() {
+    let server = Server::start(
+        &[("QUICKSTART_RATE_LIMIT_PER_SECOND", "5")],
+        Stdio::null(),
+        Stdio::null(),
+    )
+    .await;
+    let mut admitted = 0;
+    let mut limited = 0;
+    for i in 0..30 {
+        match server.get(&format!("/hello/n{i}")).await {
+            (200, _) => admitted += 1,
+            (429, body) => {
+                assert_eq!(error_code(&body), "rate_limited", "{body}");
+                limited += 1;
+            }
+            (status, body) => panic!("request {i}: {status} {body}"),
+        }
+    }
+    // A burst of 5 (less the start-up probe's request), plus at most a few refilled while 30
+    // requests go by on a slow machine; with the default 1000/s none would be refused.
+    assert!((3..=10).contains(&admitted), "admitted {admitted}");
+    assert_eq!(admitted + limited, 30);
+}
