@@ -17,13 +17,14 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 command -v valgrind >/dev/null || { echo "valgrind is needed"; exit 1; }
 
-measure() { # NAME BINARY [ENV=VALUE...]
-  local name=$1 bin=$2; shift 2
+measure() { # SUBJECT BINARY (the subject's environment comes from loop_driver)
+  local name=$1 bin=$2
   local wrapper="$work/$name.sh"
-  printf '#!/bin/sh\nexec env %s valgrind --tool=callgrind --callgrind-out-file=%s/%s.cg %s "$@"\n' \
-    "$*" "$work" "$name" "$(realpath "$bin")" > "$wrapper"
+  # The driver starts subjects with a cleared environment: absolute paths only.
+  printf '#!/bin/sh\nexec %s --tool=callgrind --callgrind-out-file=%s/%s.cg %s "$@"\n' \
+    "$(command -v valgrind)" "$work" "$name" "$(realpath "$bin")" > "$wrapper"
   chmod +x "$wrapper"
-  "$bins/loop_driver" "$wrapper" >/dev/null 2>&1 &
+  "$bins/loop_driver" "$name" "$wrapper" >/dev/null 2>&1 &
   local driver=$!
   sleep 10
   local pid
@@ -59,8 +60,8 @@ PY
   tail -n 1 "$work/rows"
 }
 
-measure echo-multi-thread "$bins/peer_echo" PEER_TOKIO_RUNTIME=multi_thread
-measure echo-current-thread "$bins/peer_echo" PEER_TOKIO_RUNTIME=current_thread
+measure echo-multi-thread "$bins/peer_echo"
+measure echo-current-thread "$bins/peer_echo"
 measure lambda_http-axum "$bins/peer_lambda_http"
 measure lift-quickstart "$bins/quickstart"
 

@@ -84,7 +84,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 pub use hygiene::{CorsOrigins, DEFAULT_CORS_ORIGINS};
 pub use orders::{NewOrder, Order};
-pub use settings::{Settings, DEFAULT_QUOTA_PER_MINUTE};
+pub use settings::{Settings, DEFAULT_QUOTA_PER_MINUTE, DEFAULT_RATE_LIMIT_PER_SECOND};
 
 use axum::routing::get;
 use lift::{App, Context, DynamoDb, Error, EventBridge, Json, Kinesis, Path, Query, S3Match, Sns, WebSocket, S3};

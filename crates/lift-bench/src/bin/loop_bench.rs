@@ -11,7 +11,7 @@
 //!   function process's user + system time from `/proc`), `invocations_per_s`, `p50_us` and
 //!   `p99_us` (queued to answered, as the driver sees it), `max_in_flight` (concurrent only),
 //!   `not_200_pct` (HTTP answers other than 200: the quick start's default global rate limit,
-//!   1,000/s with a burst of 1,000, answers 429 beyond it).
+//!   1,000/s by default, answers 429 beyond it; the benchmark sets `QUICKSTART_RATE_LIMIT_PER_SECOND` far above any rate reached, so this should read 0).
 //! - `memory` (from the 64-in-flight process): `rss_idle_kib` after the warm-up,
 //!   `rss_64_in_flight_kib` the peak (`VmHWM`, reset after the warm-up) during the 64-in-flight
 //!   run, `kib_per_in_flight_invocation` their difference / 64.
