@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub mod report;
+pub mod subjects;
+
 /// One measured number: `subject` (what ran, e.g. `quickstart` or `echo-current-thread`) in a
 /// `group` (the benchmark, e.g. `loop-sequential`), `metric` (e.g. `cpu_us_per_invocation`).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -97,5 +100,10 @@ pub fn out_dir() -> PathBuf {
 
 /// The machine's 1-minute load average, from `/proc/loadavg` (`None` off Linux).
 pub fn load_average() -> Option<f64> {
-    std::fs::read_to_string("/proc/loadavg").ok()?.split_whitespace().next()?.parse().ok()
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
