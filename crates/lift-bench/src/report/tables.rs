@@ -133,8 +133,10 @@ pub fn in_process(results: &Results) -> String {
         "In process: event text → response bytes",
         "API Gateway v2 `GET /hello/{name}` (raw event text in, the response bytes posted to the \
          Runtime API out), the same axum handler behind every subject \
-         (`crates/lift-bench/src/subjects.rs`); `lift-sqs-batch-10` is a bare SQS batch of ten \
-         records. Instructions per invocation from callgrind (difference of two invocation \
+         (`crates/lift-bench/src/subjects.rs`: plain `axum::Json`, so `lift-bare` differs slightly \
+         from `cargo bench -p lift --bench dispatch`, whose handler returns `lift::Json`); \
+         `lambda_http-axum` is `lambda_http`'s own `Adapter` with the runtime's decode and \
+         encode around it; `lift-sqs-batch-10` is a bare SQS batch of ten records. Instructions per invocation from callgrind (difference of two invocation \
          counts), wall time from criterion (`benches/side_by_side.rs`), heap allocations per \
          invocation from a counting allocator. \"—\": no number for that cell in this run.",
         body,
