@@ -4,12 +4,12 @@
 //! Every measuring program writes its numbers as a [`Results`] file under `target/bench/`; the
 //! report reads them all back, so a table or plot only ever shows numbers from the same run.
 
+pub mod report;
+pub mod subjects;
+
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-
-pub mod report;
-pub mod subjects;
 
 /// One measured number: `subject` (what ran, e.g. `quickstart` or `echo-current-thread`) in a
 /// `group` (the benchmark, e.g. `loop-sequential`), `metric` (e.g. `cpu_us_per_invocation`).

@@ -56,6 +56,7 @@ fn everything() -> Results {
             r.push(group, subject, "p50_us", 250.0);
             r.push(group, subject, "p99_us", 900.0);
             r.push(group, subject, "max_in_flight", 8.0);
+            r.push(group, subject, "not_200_pct", 0.0);
         }
     }
     r.push("cold-start", "echo-multi-thread", "exec_to_first_poll_us", 3_000.0);
@@ -110,7 +111,7 @@ fn full_results_give_tables_targets_and_every_plot() {
     assert!(md.contains("| `lift-bare` | 38,000 | — | 6.00 | — | 30.0 |"), "{md}");
     // Loop, cold start, memory, soak tables.
     assert!(
-        md.contains("| `lift-quickstart` | 140.0 | 4,000 | 250.0 | 900.0 | 8 |"),
+        md.contains("| `lift-quickstart` | 140.0 | 4,000 | 250.0 | 900.0 | 8 | 0.0 |"),
         "{md}"
     );
     assert!(md.contains("| `lift-quickstart` | 3,800 | 9,000 |"), "{md}");
@@ -245,5 +246,24 @@ fn one_bar_is_a_plot_too() {
     assert!(
         md.contains("| `lift-whole-stack` | 44,000 | +6,000 | — | — | — |"),
         "{md}"
+    );
+}
+
+#[test]
+fn loop_targets_say_when_the_quick_start_answered_other_than_200() {
+    let mut r = everything();
+    r.push("loop-sequential", "lift-quickstart", "not_200_pct", 12.5);
+    // `Results::get` returns the first match: drop the 0.0 of `everything`.
+    r.measurements.retain(|m| {
+        !(m.group == "loop-sequential" && m.subject == "lift-quickstart" && m.metric == "not_200_pct" && m.value == 0.0)
+    });
+    let t = targets::evaluate(&r);
+    let cpu = t
+        .iter()
+        .find(|t| t.what.contains("against `echo-multi-thread`"))
+        .unwrap();
+    assert_eq!(
+        cpu.measured.as_deref(),
+        Some("140.0 µs against 200.0 µs (12.5 % of its answers not 200)")
     );
 }

@@ -62,3 +62,24 @@ fn a_second_subscriber_in_one_process_is_refused_and_unknown_names_are_named() {
     let err = Subject::build("lift-nothing").unwrap_err();
     assert!(err.to_string().contains("unknown subject \"lift-nothing\""), "{err}");
 }
+
+#[test]
+fn lambda_http_and_lift_answer_the_same_response() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let answer = |name: &str| -> serde_json::Value {
+        let mut s = Subject::build(name).unwrap();
+        serde_json::from_slice(&rt.block_on(s.invoke()).unwrap()).unwrap()
+    };
+    let (peer, lift) = (answer("lambda_http-axum"), answer("lift-bare"));
+    assert_eq!(peer["statusCode"], 200, "{peer}");
+    assert_eq!(peer["statusCode"], lift["statusCode"]);
+    assert_eq!(peer["body"], lift["body"], "{peer}\n{lift}");
+    assert_eq!(peer["body"], r#"{"message":"hello, world"}"#);
+    assert_eq!(
+        peer["headers"]["content-type"], lift["headers"]["content-type"],
+        "{peer}\n{lift}"
+    );
+}

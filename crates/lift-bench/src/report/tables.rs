@@ -151,6 +151,7 @@ pub fn loop_modes(results: &Results) -> String {
         ("p50_us", "p50 (µs)", one_decimal),
         ("p99_us", "p99 (µs)", one_decimal),
         ("max_in_flight", "max in flight", thousands),
+        ("not_200_pct", "answers other than 200 (%)", one_decimal),
     ];
     let mut md = String::from(
         "## On the Runtime API loop\n\nEach function process driven by lift-testing's Runtime API \
