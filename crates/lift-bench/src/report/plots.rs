@@ -37,7 +37,8 @@ fn hbars(path: &Path, title: &str, x_desc: &str, bars: &[Bar], series: &[&str]) 
     let (lo, hi) = bars
         .iter()
         .fold((0.0f64, 0.0f64), |(lo, hi), b| (lo.min(b.value), hi.max(b.value)));
-    let pad = (hi - lo).max(1.0) * 0.08;
+    // Room on the right for the legend, so it never covers a bar.
+    let pad = (hi - lo).max(1.0) * if series.len() > 1 { 0.45 } else { 0.08 };
     let x_range = if lo < 0.0 { lo - pad } else { 0.0 }..hi + pad;
     let mut chart = ChartBuilder::on(&root)
         .caption(title, ("sans-serif", 18))
@@ -69,13 +70,17 @@ fn hbars(path: &Path, title: &str, x_desc: &str, bars: &[Bar], series: &[&str]) 
             .filter(|(_, b)| b.series == s)
             .map(|(i, b)| (top - i as u32, b.value))
             .collect();
+        // Drawn in order (a histogram series would collect them in a hash map first), so the
+        // same numbers give the same file.
         let drawn = chart
-            .draw_series(
-                Histogram::horizontal(&chart)
-                    .style(palette(s).filled())
-                    .margin(4)
-                    .data(rows),
-            )
+            .draw_series(rows.into_iter().map(|(row, v)| {
+                let mut bar = Rectangle::new(
+                    [(0.0, SegmentValue::Exact(row)), (v, SegmentValue::Exact(row + 1))],
+                    palette(s).filled(),
+                );
+                bar.set_margin(4, 4, 0, 0);
+                bar
+            }))
             .map_err(err)?;
         if series.len() > 1 {
             drawn
