@@ -193,10 +193,7 @@ pub fn soak_rss(results: &Results, path: &Path) -> io::Result<bool> {
         return Ok(false);
     }
     let points = lines.iter().flat_map(|(_, p)| p.iter());
-    let (x_max, y_lo, y_hi) = points.fold((0.0f64, f64::MAX, 0.0f64), |(x, lo, hi), (px, py)| {
-        (x.max(*px), lo.min(*py), hi.max(*py))
-    });
-    let pad = (y_hi - y_lo).max(y_hi * 0.05).max(1.0) * 0.2;
+    let (x_max, y_hi) = points.fold((0.0f64, 0.0f64), |(x, hi), (px, py)| (x.max(*px), hi.max(*py)));
     let root = SVGBackend::new(path, (900, 420)).into_drawing_area();
     root.fill(&WHITE).map_err(err)?;
     let mut chart = ChartBuilder::on(&root)
@@ -204,7 +201,8 @@ pub fn soak_rss(results: &Results, path: &Path) -> io::Result<bool> {
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(70)
-        .build_cartesian_2d(0.0..x_max.max(1.0), (y_lo - pad).max(0.0)..y_hi + pad)
+        // From zero: growth reads at its true scale, a flat line looks flat.
+        .build_cartesian_2d(0.0..x_max.max(1.0), 0.0..(y_hi * 1.25).max(1.0))
         .map_err(err)?;
     chart
         .configure_mesh()
@@ -225,7 +223,7 @@ pub fn soak_rss(results: &Results, path: &Path) -> io::Result<bool> {
     }
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
+        .position(SeriesLabelPosition::UpperRight)
         .background_style(WHITE.mix(0.9))
         .border_style(BLACK)
         .draw()
