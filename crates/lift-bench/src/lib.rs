@@ -4,6 +4,9 @@
 //! Every measuring program writes its numbers as a [`Results`] file under `target/bench/`; the
 //! report reads them all back, so a table or plot only ever shows numbers from the same run.
 
+pub mod report;
+pub mod subjects;
+
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
