@@ -58,6 +58,10 @@ run_if_built() {
   fi
 }
 run_if_built target/release/loop_bench "${loop_args[@]}"
+if [ -x target/release/loop_driver ] && command -v valgrind >/dev/null; then
+  echo "== scripts/loop-instructions.sh"
+  bash scripts/loop-instructions.sh target/release || failed+=(loop-instructions)
+fi
 run_if_built target/release/soak "$soak_n"
 run_if_built target/release/soak_in_process "$soak_ip_n"
 

@@ -113,6 +113,7 @@ pub fn generate(results: &Results, img_dir: &Path, img_link: &str) -> io::Result
         "Invocations per second on the loop, by mode",
         plots::loop_throughput(results, &img_dir.join(files::LOOP_THROUGHPUT))?,
     )?);
+    md.push_str(&tables::loop_instructions(results));
     md.push_str(&tables::cold_start(results));
     md.push_str(&tables::memory(results));
     md.push_str(&tables::soak(results));

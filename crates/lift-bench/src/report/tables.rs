@@ -164,6 +164,24 @@ pub fn loop_modes(results: &Results) -> String {
     md
 }
 
+/// Instructions and allocations per invocation of each whole function process on the loop
+/// (`scripts/loop-instructions.sh`, callgrind): the loop's cost without the machine's load in it.
+pub fn loop_instructions(results: &Results) -> String {
+    let columns: &[Column<'_>] = &[
+        ("instructions_per_invocation", "instructions per invocation", thousands),
+        ("allocations_per_invocation", "allocations per invocation", one_decimal),
+        ("invocations_counted", "invocations counted", thousands),
+    ];
+    section(
+        "On the loop, counted (callgrind)",
+        "The whole function process under callgrind (`scripts/loop-instructions.sh`), one \
+         invocation at a time: user-space instructions and heap allocations per invocation, \
+         repeatable whatever the machine's load. System calls and cache misses are not in \
+         these counts; the CPU times above include them.",
+        table(results, "loop-instructions", LOOP_SUBJECTS, columns),
+    )
+}
+
 /// Cold start and binary size.
 pub fn cold_start(results: &Results) -> String {
     let columns: &[Column<'_>] = &[
