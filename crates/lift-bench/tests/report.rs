@@ -59,6 +59,8 @@ fn everything() -> Results {
             r.push(group, subject, "not_200_pct", 0.0);
         }
     }
+    r.push("loop-instructions", "lift-quickstart", "instructions_per_invocation", 190_000.0);
+    r.push("loop-instructions", "lift-quickstart", "allocations_per_invocation", 130.0);
     r.push("cold-start", "echo-multi-thread", "exec_to_first_poll_us", 3_000.0);
     r.push("cold-start", "echo-current-thread", "exec_to_first_poll_us", 2_800.0);
     r.push("cold-start", "lift-quickstart", "exec_to_first_poll_us", 3_800.0);
@@ -115,6 +117,7 @@ fn full_results_give_tables_targets_and_every_plot() {
         "{md}"
     );
     assert!(md.contains("| `lift-quickstart` | 3,800 | 9,000 |"), "{md}");
+    assert!(md.contains("| `lift-quickstart` | 190,000 | 130.0 | — |"), "{md}");
     assert!(md.contains("| `lift-quickstart` | 6,000 | 7,000 | 15.6 |"), "{md}");
     assert!(
         md.contains("| `soak-in-process` | `lift-whole-stack` | 1,000,000 | 4,000 → 4,400 | +9.0 % |"),
