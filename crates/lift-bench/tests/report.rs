@@ -59,8 +59,18 @@ fn everything() -> Results {
             r.push(group, subject, "not_200_pct", 0.0);
         }
     }
-    r.push("loop-instructions", "lift-quickstart", "instructions_per_invocation", 190_000.0);
-    r.push("loop-instructions", "lift-quickstart", "allocations_per_invocation", 130.0);
+    r.push(
+        "loop-instructions",
+        "lift-quickstart",
+        "instructions_per_invocation",
+        190_000.0,
+    );
+    r.push(
+        "loop-instructions",
+        "lift-quickstart",
+        "allocations_per_invocation",
+        130.0,
+    );
     r.push("cold-start", "echo-multi-thread", "exec_to_first_poll_us", 3_000.0);
     r.push("cold-start", "echo-current-thread", "exec_to_first_poll_us", 2_800.0);
     r.push("cold-start", "lift-quickstart", "exec_to_first_poll_us", 3_800.0);

@@ -384,6 +384,16 @@ impl ObservabilityBuilder {
         self
     }
 
+    /// One sink for log lines and EMF documents alike (as stdout is by default): if it
+    /// [coalesces](LineSink::coalesces), an invocation's summary line and EMF documents reach
+    /// it in one write.
+    pub fn log_and_emf_sink(mut self, sink: impl LineSink) -> Self {
+        let sink: Arc<dyn LineSink> = Arc::new(sink);
+        self.log_sink = Some(sink.clone());
+        self.emf_sink = Some(sink);
+        self
+    }
+
     /// The X-Ray daemon address, `host:port` or `tcp:host:port udp:host:port`.
     pub fn xray_daemon_address(mut self, addr: impl Into<String>) -> Self {
         self.code.daemon_address = Some(addr.into());

@@ -517,72 +517,75 @@ impl Invocation {
             0
         };
 
-        if obs.logs && obs.summary_log {
-            log_line::summary(obs, shared, route, status, outcome.error, latency_ms, failed);
-        }
-
-        if obs.metrics {
-            let mut set = match shared.metrics.lock() {
-                Ok(g) => g,
-                Err(poisoned) => poisoned.into_inner(),
-            };
-            if !set.flushed {
-                if obs.summary_metrics {
-                    let _ = set.add("Latency", latency_ms, Unit::Milliseconds, Resolution::Standard, false);
-                    let _ = set.add(
-                        "Errors",
-                        f64::from(u8::from(failed)),
-                        Unit::Count,
-                        Resolution::Standard,
-                        true,
-                    );
-                }
-                shared.with_ids(|ids| {
-                    let mut extra: [(&str, Extra<'_>); 7] = [("", Extra::U64(0)); 7];
-                    let mut n = 0;
-                    let mut put = |k, v| {
-                        extra[n] = (k, v);
-                        n += 1;
-                    };
-                    put("function_request_id", Extra::Str(shared.request_id()));
-                    if let Some(t) = shared.trace_id() {
-                        put("xray_trace_id", Extra::Str(t));
-                    }
-                    if let Some(c) = ids.correlation {
-                        put("correlation_id", Extra::Str(c));
-                    }
-                    if let Some(t) = ids.tenant {
-                        put("tenant_id", Extra::Str(t));
-                    }
-                    if let Some(r) = route {
-                        put("route", Extra::Str(r));
-                    }
-                    if let Some(s) = status {
-                        put("status", Extra::U64(u64::from(s)));
-                    }
-                    if let Some(e) = outcome.error {
-                        put("error", Extra::Str(e));
-                    }
-                    let ts = end_us / 1000;
-                    pool::with_scratch(|line| {
-                        let head = emf::Head {
-                            emf_head: &obs.emf_head,
-                            service_pair: &obs.process_fragment,
-                        };
-                        emf::render(&set, head, ts, &extra[..n], line, |doc| {
-                            emit_emf(obs, doc);
-                        });
-                        if shared.cold_start {
-                            emf::cold_start(line, &obs.namespace, &obs.service, obs.function_name.as_deref(), ts);
-                            emit_emf(obs, line);
-                        }
-                    });
-                });
-                // Hand the buffers back now; late handles see `flushed` and are refused.
-                pool::give_metric_set(std::mem::take(&mut *set));
-                set.flushed = true;
+        // The summary line and the EMF documents in one write when they share stdout.
+        crate::coalesce::around(obs, || {
+            if obs.logs && obs.summary_log {
+                log_line::summary(obs, shared, route, status, outcome.error, latency_ms, failed);
             }
-        }
+
+            if obs.metrics {
+                let mut set = match shared.metrics.lock() {
+                    Ok(g) => g,
+                    Err(poisoned) => poisoned.into_inner(),
+                };
+                if !set.flushed {
+                    if obs.summary_metrics {
+                        let _ = set.add("Latency", latency_ms, Unit::Milliseconds, Resolution::Standard, false);
+                        let _ = set.add(
+                            "Errors",
+                            f64::from(u8::from(failed)),
+                            Unit::Count,
+                            Resolution::Standard,
+                            true,
+                        );
+                    }
+                    shared.with_ids(|ids| {
+                        let mut extra: [(&str, Extra<'_>); 7] = [("", Extra::U64(0)); 7];
+                        let mut n = 0;
+                        let mut put = |k, v| {
+                            extra[n] = (k, v);
+                            n += 1;
+                        };
+                        put("function_request_id", Extra::Str(shared.request_id()));
+                        if let Some(t) = shared.trace_id() {
+                            put("xray_trace_id", Extra::Str(t));
+                        }
+                        if let Some(c) = ids.correlation {
+                            put("correlation_id", Extra::Str(c));
+                        }
+                        if let Some(t) = ids.tenant {
+                            put("tenant_id", Extra::Str(t));
+                        }
+                        if let Some(r) = route {
+                            put("route", Extra::Str(r));
+                        }
+                        if let Some(s) = status {
+                            put("status", Extra::U64(u64::from(s)));
+                        }
+                        if let Some(e) = outcome.error {
+                            put("error", Extra::Str(e));
+                        }
+                        let ts = end_us / 1000;
+                        pool::with_scratch(|line| {
+                            let head = emf::Head {
+                                emf_head: &obs.emf_head,
+                                service_pair: &obs.process_fragment,
+                            };
+                            emf::render(&set, head, ts, &extra[..n], line, |doc| {
+                                emit_emf(obs, doc);
+                            });
+                            if shared.cold_start {
+                                emf::cold_start(line, &obs.namespace, &obs.service, obs.function_name.as_deref(), ts);
+                                emit_emf(obs, line);
+                            }
+                        });
+                    });
+                    // Hand the buffers back now; late handles see `flushed` and are refused.
+                    pool::give_metric_set(std::mem::take(&mut *set));
+                    set.flushed = true;
+                }
+            }
+        });
 
         if let (Some(x), Some(trace_id)) = (&shared.xray, shared.trace_id()) {
             pool::with_scratch(|ann| {
@@ -648,6 +651,9 @@ impl Drop for Invocation {
 }
 
 fn emit_emf(obs: &Inner, doc: &str) {
+    if crate::coalesce::push(doc.as_bytes(), crate::coalesce::Kind::Emf) {
+        return;
+    }
     match obs.emf_sink.write_line(doc.as_bytes()) {
         Ok(()) => Counters::incr(&obs.counters.emf_documents_written),
         Err(_) => Counters::incr(&obs.counters.emf_documents_dropped),

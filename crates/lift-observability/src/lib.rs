@@ -133,6 +133,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod coalesce;
 mod config;
 mod emf;
 mod handle;

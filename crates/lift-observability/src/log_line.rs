@@ -89,6 +89,9 @@ pub(crate) fn write_head(line: &mut String, level: Level, message: &str, obs: &I
 /// Closes the line and writes it; a refused write is counted, never propagated.
 pub(crate) fn finish_and_write(line: &mut String, obs: &Inner) {
     line.push_str("}\n");
+    if crate::coalesce::push(line.as_bytes(), crate::coalesce::Kind::Log) {
+        return;
+    }
     if obs.log_sink.write_line(line.as_bytes()).is_err() {
         Counters::incr(&obs.counters.log_lines_dropped);
     }

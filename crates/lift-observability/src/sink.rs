@@ -20,6 +20,14 @@ pub trait LineSink: Send + Sync + 'static {
         let _ = timeout;
         true
     }
+
+    /// Whether several whole lines may arrive in one [`write_line`](Self::write_line) call:
+    /// when logs and EMF share this sink, an invocation's summary line and EMF documents are
+    /// then written together, one system call instead of several. `false` (the default) for
+    /// sinks that keep lines apart.
+    fn coalesces(&self) -> bool {
+        false
+    }
 }
 
 /// A destination for X-Ray datagrams (header line + JSON document).
@@ -38,6 +46,10 @@ impl LineSink for StdoutSink {
         let mut out = io::stdout().lock();
         out.write_all(line)?;
         out.flush()
+    }
+
+    fn coalesces(&self) -> bool {
+        true
     }
 }
 
