@@ -2,7 +2,7 @@
 # Every side-by-side benchmark of issue 13 in one run, then the report that regenerates
 # docs/benchmarks.md (tables, targets, SVG plots in docs/img/) from this run's numbers only.
 #
-#   bash scripts/bench.sh              # the full run (about 10-15 min on 2 cores)
+#   bash scripts/bench.sh              # the full run (about 10-15 min on 2 cores once built; a first build of both profiles takes longer)
 #   BENCH_QUICK=1 bash scripts/bench.sh  # a smoke run: small N, short criterion settings
 #
 # Results go to target/bench/*.json (cleared first, so no number of an earlier run is reported).
@@ -23,15 +23,22 @@ failed=()
 if [ "$quick" = 1 ]; then
   criterion_args=(--warm-up-time 0.3 --measurement-time 1 --sample-size 10)
   callgrind_n=(20 120)
-  loop_args=(target/release 400 1); soak_n=20000; soak_ip_n=100000
+  loop_args=(400 1); soak_n=20000; soak_ip_n=100000
 else
   criterion_args=(--warm-up-time 1 --measurement-time 3)
   callgrind_n=(200 1200)
-  loop_args=(target/release 4000 3); soak_n=200000; soak_ip_n=1000000
+  loop_args=(4000 3); soak_n=200000; soak_ip_n=1000000
 fi
 
 echo "== build (release)"
 cargo build --release -p lift-bench -p quickstart --bins --examples
+# The loop's subjects as they are deployed: the Lambda profile (fat LTO, one codegen unit,
+# stripped; `BENCH_LOOP_PROFILE=release` for the plain release build). Callgrind's counts on
+# the loop need symbols, so they use the release build.
+loop_profile=${BENCH_LOOP_PROFILE:-release-lambda}
+echo "== build ($loop_profile, the loop's subjects)"
+cargo build --profile "$loop_profile" -p lift-bench -p quickstart --bins
+loop_dir=target/$loop_profile
 # The criterion bench, built with the release profile (cargo bench's own profile adds debug info
 # and rebuilds every dependency); its path comes from cargo's build messages.
 bench_exe=$(cargo build --release -p lift-bench --bench side_by_side --message-format=json 2>/dev/null \
@@ -57,7 +64,7 @@ run_if_built() {
     echo "== $bin not built (yet): skipped, its sections read \"not measured in this run\""
   fi
 }
-run_if_built target/release/loop_bench "${loop_args[@]}"
+run_if_built target/release/loop_bench "$loop_dir" "${loop_args[@]}"
 if [ -x target/release/loop_driver ] && command -v valgrind >/dev/null; then
   echo "== scripts/loop-instructions.sh"
   bash scripts/loop-instructions.sh target/release || failed+=(loop-instructions)

@@ -111,3 +111,24 @@ pub fn load_average() -> Option<f64> {
         .parse()
         .ok()
 }
+
+/// The `main` of a measuring program that takes one optional count, `NAME [N]`: runs `run(N)`
+/// (`default` without an argument) and reports an error as `NAME: error` with a failing exit.
+pub fn main_with_count(
+    name: &str,
+    default: usize,
+    run: impl FnOnce(usize) -> Result<(), String>,
+) -> std::process::ExitCode {
+    let result = match std::env::args().nth(1).map(|n| n.parse::<usize>()) {
+        None => run(default),
+        Some(Ok(n)) if n > 0 => run(n),
+        Some(_) => Err(format!("usage: {name} [N] (N a positive number of invocations)")),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{name}: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -9,6 +9,43 @@ use std::fmt;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
+/// `visit_i64`, `visit_u64` and `visit_f64` answering `$none`: a number where the visitor
+/// wanted something else.
+macro_rules! numbers_are {
+    ($none:expr) => {
+        fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+            Ok($none)
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+            Ok($none)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+            Ok($none)
+        }
+    };
+}
+
+/// `visit_seq` and `visit_map` (or only one: `seq`, `map`) reading the container to its end
+/// and answering `$none`.
+macro_rules! containers_are {
+    (seq $none:expr) => {
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok($none)
+        }
+    };
+    (map $none:expr) => {
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            Ok($none)
+        }
+    };
+    ($none:expr) => {
+        containers_are!(seq $none);
+        containers_are!(map $none);
+    };
+}
+
 /// A JSON string, or `None` for a value of any other type (skipped).
 pub(crate) struct MaybeStr<'a>(pub(crate) Option<Cow<'a, str>>);
 
@@ -32,26 +69,11 @@ impl<'de: 'a, 'a> Deserialize<'de> for MaybeStr<'a> {
             fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
                 Ok(MaybeStr(None))
             }
-            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-                Ok(MaybeStr(None))
-            }
-            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-                Ok(MaybeStr(None))
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-                Ok(MaybeStr(None))
-            }
             fn visit_unit<E>(self) -> Result<Self::Value, E> {
                 Ok(MaybeStr(None))
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(MaybeStr(None))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(MaybeStr(None))
-            }
+            numbers_are!(MaybeStr(None));
+            containers_are!(MaybeStr(None));
         }
         d.deserialize_any(V(std::marker::PhantomData))
     }
@@ -74,26 +96,11 @@ impl<'de> Deserialize<'de> for MaybeBool {
             fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
                 Ok(MaybeBool(None))
             }
-            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-                Ok(MaybeBool(None))
-            }
-            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-                Ok(MaybeBool(None))
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-                Ok(MaybeBool(None))
-            }
             fn visit_unit<E>(self) -> Result<Self::Value, E> {
                 Ok(MaybeBool(None))
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(MaybeBool(None))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(MaybeBool(None))
-            }
+            numbers_are!(MaybeBool(None));
+            containers_are!(MaybeBool(None));
         }
         d.deserialize_any(V)
     }
@@ -120,25 +127,14 @@ impl<'de> Deserialize<'de> for MaybeStrings {
                 }
                 Ok(MaybeStrings(out))
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(MaybeStrings(None))
-            }
+            containers_are!(map MaybeStrings(None));
             fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
                 Ok(MaybeStrings(None))
             }
             fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
                 Ok(MaybeStrings(None))
             }
-            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-                Ok(MaybeStrings(None))
-            }
-            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-                Ok(MaybeStrings(None))
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-                Ok(MaybeStrings(None))
-            }
+            numbers_are!(MaybeStrings(None));
             fn visit_unit<E>(self) -> Result<Self::Value, E> {
                 Ok(MaybeStrings(Some(Vec::new())))
             }
@@ -180,25 +176,14 @@ impl<'de> Deserialize<'de> for MaybeHeaders {
             fn visit_unit<E>(self) -> Result<Self::Value, E> {
                 Ok(MaybeHeaders(Some(HeaderMap::new())))
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(MaybeHeaders(None))
-            }
+            containers_are!(seq MaybeHeaders(None));
             fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
                 Ok(MaybeHeaders(None))
             }
             fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
                 Ok(MaybeHeaders(None))
             }
-            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-                Ok(MaybeHeaders(None))
-            }
-            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-                Ok(MaybeHeaders(None))
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-                Ok(MaybeHeaders(None))
-            }
+            numbers_are!(MaybeHeaders(None));
         }
         d.deserialize_any(V)
     }

@@ -24,18 +24,7 @@ const SUBJECT: &str = "lift-quickstart";
 const IN_FLIGHT: usize = 8;
 
 fn main() -> ExitCode {
-    match std::env::args().nth(1).map(|n| n.parse::<usize>()) {
-        None => run(200_000),
-        Some(Ok(n)) if n > 0 => run(n),
-        Some(_) => Err("usage: soak [N] (N a positive number of invocations)".to_owned()),
-    }
-    .map_or_else(
-        |e| {
-            eprintln!("soak: {e}");
-            ExitCode::FAILURE
-        },
-        |()| ExitCode::SUCCESS,
-    )
+    lift_bench::main_with_count("soak", 200_000, run)
 }
 
 fn run(n: usize) -> Result<(), String> {

@@ -33,18 +33,7 @@ async fn hello(Path(name): Path<String>) -> Json<Value> {
 }
 
 fn main() -> ExitCode {
-    match std::env::args().nth(1).map(|n| n.parse::<usize>()) {
-        None => run(1_000_000),
-        Some(Ok(n)) if n > 0 => run(n),
-        Some(_) => Err("usage: soak_in_process [N] (N a positive number of invocations)".to_owned()),
-    }
-    .map_or_else(
-        |e| {
-            eprintln!("soak_in_process: {e}");
-            ExitCode::FAILURE
-        },
-        |()| ExitCode::SUCCESS,
-    )
+    lift_bench::main_with_count("soak_in_process", 1_000_000, run)
 }
 
 fn run(n: usize) -> Result<(), String> {
