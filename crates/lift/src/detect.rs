@@ -5,7 +5,7 @@
 //! (path, query, headers, cookies, body), which it reads as it goes: that event, the most common
 //! HTTP shape, is then decoded without a second pass over its text (only its `requestContext`
 //! is read once more, into its typed form). Those parts are read leniently
-//! ([`crate::lenient`]): a wrong type never changes what is detected, and such an event takes
+//! (`lenient.rs`): a wrong type never changes what is detected, and such an event takes
 //! the long way, a typed decode of the whole text that reports the problem.
 //! Every probed level must be a JSON object: serde would otherwise read a struct from an array
 //! by position, and `[[1]]` would pass for an ALB event.
