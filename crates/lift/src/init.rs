@@ -60,7 +60,9 @@ where
             return ExitCode::FAILURE;
         }
     };
-    let runtime = match crate::tokio_runtime::build(flavor) {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let workers = crate::tokio_runtime::workers(|k| std::env::var(k).ok(), cores);
+    let runtime = match crate::tokio_runtime::build(flavor, workers) {
         Ok(rt) => rt,
         Err(e) => {
             print_line(RUNTIME_ERROR_TYPE, &format!("cannot start the tokio runtime: {e}"));

@@ -5,8 +5,10 @@
 //!   current-thread runtime. The loop, the handler and the background tasks (breaker refresher,
 //!   configuration poller) share one thread, with no cross-thread wake-up per invocation; the
 //!   sandbox gives the function about one vCPU at the smaller memory sizes anyway.
-//! - On Lambda Managed Instances (`AWS_LAMBDA_MAX_CONCURRENCY` > 1) and for the local server
-//!   (many connections at once): a multi-thread runtime with a worker per available core.
+//! - On Lambda Managed Instances (`AWS_LAMBDA_MAX_CONCURRENCY` > 1): a multi-thread runtime
+//!   with a worker per available core, but never more workers than invocations can be in flight
+//!   (`AWS_LAMBDA_MAX_CONCURRENCY` of 2 on 8 cores: 2 workers, not 8 threads that mostly park).
+//! - For the local server (many connections at once): a worker per available core.
 //! - `LIFT_TOKIO_RUNTIME=current_thread` or `multi_thread` overrides the choice.
 
 use std::io;
@@ -46,11 +48,25 @@ pub(crate) fn choose(lookup: impl Fn(&str) -> Option<String>) -> Result<Flavor, 
     })
 }
 
-/// Builds the runtime of `flavor`, every driver enabled.
-pub(crate) fn build(flavor: Flavor) -> io::Result<Runtime> {
+/// The multi-thread runtime's worker count: the available cores, at most
+/// `AWS_LAMBDA_MAX_CONCURRENCY` when that is set above 1; `None` leaves tokio's default.
+pub(crate) fn workers(lookup: impl Fn(&str) -> Option<String>, cores: usize) -> Option<usize> {
+    let concurrency = lookup("AWS_LAMBDA_MAX_CONCURRENCY")?.trim().parse::<usize>().ok()?;
+    (concurrency > 1).then(|| concurrency.min(cores).max(1))
+}
+
+/// Builds the runtime of `flavor`, every driver enabled; a multi-thread one with `workers`
+/// workers when given.
+pub(crate) fn build(flavor: Flavor, workers: Option<usize>) -> io::Result<Runtime> {
     match flavor {
         Flavor::CurrentThread => Builder::new_current_thread().enable_all().build(),
-        Flavor::MultiThread => Builder::new_multi_thread().enable_all().build(),
+        Flavor::MultiThread => {
+            let mut b = Builder::new_multi_thread();
+            if let Some(n) = workers {
+                b.worker_threads(n);
+            }
+            b.enable_all().build()
+        }
     }
 }
 
@@ -76,6 +92,20 @@ mod tests {
             "Managed Instances"
         );
         assert_eq!(choose(env(&[])), Ok(Flavor::MultiThread), "the local server");
+    }
+
+    #[test]
+    fn managed_instances_get_no_more_workers_than_invocations_in_flight() {
+        let c = |v| env_owned(v);
+        assert_eq!(workers(c("2"), 8), Some(2));
+        assert_eq!(workers(c("64"), 8), Some(8));
+        assert_eq!(workers(c("1"), 8), None, "one at a time: current-thread anyway");
+        assert_eq!(workers(c("lots"), 8), None);
+        assert_eq!(workers(|_: &str| None, 8), None, "the local server: tokio's default");
+    }
+
+    fn env_owned(value: &'static str) -> impl Fn(&str) -> Option<String> {
+        move |k| (k == "AWS_LAMBDA_MAX_CONCURRENCY").then(|| value.to_owned())
     }
 
     #[test]
