@@ -61,6 +61,10 @@ fn main() {
             }
             batch.build().to_string()
         }
+        "v1" => events::apigw_v1("GET", "/hello/world")
+            .header("accept", "application/json")
+            .build()
+            .to_string(),
         _ => events::apigw_v2("GET", "/hello/world")
             .header("accept", "application/json")
             .build()

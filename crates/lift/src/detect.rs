@@ -1,10 +1,10 @@
 //! Recognising which AWS service sent an event, from its shape alone.
 //!
 //! One pass over the JSON reads the keys that tell sources apart and skips the rest without
-//! allocating, except for an API Gateway HTTP API (payload 2.0) request's own top-level parts
-//! (path, query, headers, cookies, body), which it reads as it goes: that event, the most common
-//! HTTP shape, is then decoded without a second pass over its text (only its `requestContext`
-//! is read once more, into its typed form). Those parts are read leniently
+//! allocating. It also keeps an API Gateway HTTP API (payload 2.0) request's own top-level parts
+//! (path and query as strings; headers, cookies, body and `requestContext` as their text), so
+//! that event, the most common HTTP shape, is decoded from those parts alone rather than by a
+//! typed pass over the whole event; other shapes pay nothing for it. Those parts are read leniently
 //! (`lenient.rs`): a wrong type never changes what is detected, and such an event takes
 //! the long way, a typed decode of the whole text that reports the problem.
 //! Every probed level must be a JSON object: serde would otherwise read a struct from an array
@@ -125,12 +125,14 @@ struct Probe<'a> {
     raw_path_v2: Option<MaybeStr<'a>>,
     #[serde(rename = "rawQueryString", borrow, default)]
     raw_query: Option<MaybeStr<'a>>,
-    #[serde(default)]
-    cookies: Option<MaybeStrings>,
-    #[serde(default)]
-    headers: Option<MaybeHeaders>,
+    // Captured as text, read only once the event is known to be v2: other HTTP shapes decode
+    // their headers and body the long way, and must not pay for them twice.
     #[serde(borrow, default)]
-    body: Option<MaybeStr<'a>>,
+    cookies: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    headers: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    body: Option<&'a RawValue>,
     #[serde(rename = "isBase64Encoded", default)]
     is_base64_encoded: Option<MaybeBool>,
 }
@@ -155,13 +157,16 @@ impl<'a> Probe<'a> {
                 Some(v) => inner(v).map(Some),
             }
         }
+        fn read<'a, T: Deserialize<'a>>(raw: &'a RawValue) -> Option<T> {
+            serde_json::from_str(raw.get()).ok()
+        }
         Some(V2Parts {
             request_context,
             raw_path: valid(self.raw_path_v2, |m| m.0)?,
             raw_query: valid(self.raw_query, |m| m.0)?,
-            cookies: valid(self.cookies, |m| m.0)?,
-            headers: valid(self.headers, |m| m.0)?.unwrap_or_default(),
-            body: valid(self.body, |m| m.0)?,
+            cookies: valid(self.cookies, |r| read::<MaybeStrings>(r)?.0)?,
+            headers: valid(self.headers, |r| read::<MaybeHeaders>(r)?.0)?.unwrap_or_default(),
+            body: valid(self.body, |r| read::<MaybeStr<'a>>(r)?.0)?,
             is_base64_encoded: valid(self.is_base64_encoded, |m| m.0)?.unwrap_or(false),
         })
     }
