@@ -14,6 +14,20 @@ pub fn growth_pct(points: &[(f64, f64)]) -> Option<f64> {
     (points.len() >= 2 && base.1 > 0.0).then(|| (last.1 - base.1) / base.1 * 100.0)
 }
 
+/// The results of a soak: its RSS series and, with enough points, `rss_growth_pct`.
+pub fn results(group: &str, subject: &str, points: Vec<(f64, f64)>) -> crate::Results {
+    let mut results = crate::Results::default();
+    if let Some(g) = growth_pct(&points) {
+        results.push(group, subject, "rss_growth_pct", g);
+    }
+    results.series.push(crate::Series {
+        group: group.to_owned(),
+        subject: subject.to_owned(),
+        points,
+    });
+    results
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

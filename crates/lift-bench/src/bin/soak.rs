@@ -15,8 +15,8 @@ use std::process::ExitCode;
 
 use lift_bench::drive::{self, Function};
 use lift_bench::process::{self, Pid};
-use lift_bench::soak::{growth_pct, EVERY};
-use lift_bench::{load_average, out_dir, Results, Series};
+use lift_bench::soak::EVERY;
+use lift_bench::{load_average, out_dir, Results};
 use lift_testing::RuntimeApiServer;
 
 const GROUP: &str = "soak-runtime-api";
@@ -73,19 +73,11 @@ async fn soak(n: usize) -> Result<Results, String> {
         return Err("the quick start exited during the soak".to_owned());
     }
 
-    let mut results = Results::default();
-    let growth = growth_pct(&points);
-    if let Some(g) = growth {
-        results.push(GROUP, SUBJECT, "rss_growth_pct", g);
-    }
-    results.series.push(Series {
-        group: GROUP.to_owned(),
-        subject: SUBJECT.to_owned(),
-        points,
-    });
+    let mut results = lift_bench::soak::results(GROUP, SUBJECT, points);
+    let growth = results.get(GROUP, SUBJECT, "rss_growth_pct");
     let load = |l: Option<f64>| l.map_or_else(|| "unknown".to_owned(), |l| format!("{l:.2}"));
     results.notes.push(format!(
-        "soak-runtime-api: {n} invocations of {} (AWS_LAMBDA_MAX_CONCURRENCY={IN_FLIGHT}, {IN_FLIGHT} in flight) in {:.1} s ({:.0}/s, {:.1} % answered other than 200 (the quick start's default global rate limit of 1,000/s answers 429 beyond it), max in flight {}), VmRSS every {EVERY}; load average (1 min) {} before, {} after",
+        "soak-runtime-api: {n} invocations of {} (AWS_LAMBDA_MAX_CONCURRENCY={IN_FLIGHT}, {IN_FLIGHT} in flight) in {:.1} s ({:.0}/s, {:.1} % answered other than 200, rate limit set out of the way by QUICKSTART_RATE_LIMIT_PER_SECOND), max in flight {}), VmRSS every {EVERY}; load average (1 min) {} before, {} after",
         subject.binary.display(),
         run.elapsed.as_secs_f64(),
         run.per_second(),

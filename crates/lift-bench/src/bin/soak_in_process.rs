@@ -17,11 +17,10 @@ use std::time::Instant;
 use axum::extract::Path;
 use axum::routing::get;
 use lift::observability::{NullSink, Observability};
-use lift::resilience::rate_limit::{self, RateLimitLayer};
 use lift::{App, Json};
 use lift_bench::process::{self, Pid};
-use lift_bench::soak::{growth_pct, EVERY};
-use lift_bench::{load_average, out_dir, Results, Series};
+use lift_bench::soak::EVERY;
+use lift_bench::{load_average, out_dir};
 use lift_testing::{events, TestClient};
 use serde_json::{json, Value};
 
@@ -52,13 +51,8 @@ fn run(n: usize) -> Result<(), String> {
     let _ = observability.install();
     let lift = App::new()
         .route("/hello/{name}", get(hello))
-        // The default stack, its global rate limit raised from 1,000/s to 10^9/s: the limiter
-        // still decides every invocation, but a tight loop is not answered 429 from the 1,001st
-        // invocation of a second on (a share that would depend on timing).
-        .resilience(
-            lift::resilience::default_stack()
-                .rate_limit(RateLimitLayer::new(rate_limit::per_second(1_000_000_000)).http_headers()),
-        )
+        // The default stack, its global rate limit raised out of a tight loop's way.
+        .resilience(lift_bench::subjects::measured_stack())
         .observability(observability)
         .build();
     let client = TestClient::new(lift);
@@ -88,16 +82,8 @@ fn run(n: usize) -> Result<(), String> {
     })?;
     let elapsed = t0.elapsed();
 
-    let mut results = Results::default();
-    let growth = growth_pct(&points);
-    if let Some(g) = growth {
-        results.push(GROUP, SUBJECT, "rss_growth_pct", g);
-    }
-    results.series.push(Series {
-        group: GROUP.to_owned(),
-        subject: SUBJECT.to_owned(),
-        points,
-    });
+    let mut results = lift_bench::soak::results(GROUP, SUBJECT, points);
+    let growth = results.get(GROUP, SUBJECT, "rss_growth_pct");
     let load = |l: Option<f64>| l.map_or_else(|| "unknown".to_owned(), |l| format!("{l:.2}"));
     results.notes.push(format!(
         "soak-in-process: {n} invocations of the whole stack (default resilience stack with its rate limit raised to 10^9/s, logs, EMF, X-Ray into NullSinks) on a current-thread runtime in {:.1} s ({:.1} µs each), VmRSS every {EVERY}; load average (1 min) {} before, {} after",
