@@ -1,12 +1,13 @@
 //! Recognising which AWS service sent an event, from its shape alone.
 //!
 //! One pass over the JSON reads the keys that tell sources apart and skips the rest without
-//! allocating. It also keeps an API Gateway HTTP API (payload 2.0) request's own top-level parts
-//! (path and query as strings; headers, cookies, body and `requestContext` as their text), so
-//! that event, the most common HTTP shape, is decoded from those parts alone rather than by a
-//! typed pass over the whole event; other shapes pay nothing for it. Those parts are read leniently
-//! (`lenient.rs`): a wrong type never changes what is detected, and such an event takes
-//! the long way, a typed decode of the whole text that reports the problem.
+//! allocating. The same pass reads an API Gateway HTTP API (payload 2.0) request's own parts:
+//! its path and query as strings, its `requestContext` typed (`detect/context.rs`), and its
+//! headers, cookies and body as their text, read only once the event is known to be v2 (other
+//! HTTP shapes decode those the long way and must not pay for them twice). Its context, the
+//! largest part, is thus read once, not three times. Those parts are read leniently
+//! (`lenient.rs`): a wrong type never changes what is detected, and such an event takes the
+//! long way, a typed decode of the whole text that reports the problem.
 //! Every probed level must be a JSON object: serde would otherwise read a struct from an array
 //! by position, and `[[1]]` would pass for an ALB event.
 
@@ -19,7 +20,12 @@ use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
+
 use crate::lenient::{MaybeBool, MaybeHeaders, MaybeStr, MaybeStrings};
+
+mod context;
+use context::ContextRead;
 
 /// The event sources Lift recognises.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,7 +102,7 @@ impl EventKind {
 #[derive(Deserialize)]
 struct Probe<'a> {
     #[serde(rename = "requestContext", borrow, default)]
-    request_context: Option<&'a RawValue>,
+    request_context: Option<ContextRead<'a>>,
     #[serde(rename = "httpMethod", default)]
     http_method: Option<Str>,
     #[serde(rename = "Records", default)]
@@ -139,7 +145,7 @@ struct Probe<'a> {
 
 /// An API Gateway v2 request's parts, read by the detection pass; see the module docs.
 pub(crate) struct V2Parts<'a> {
-    pub(crate) request_context: &'a RawValue,
+    pub(crate) request_context: ApiGatewayV2httpRequestContext,
     pub(crate) raw_path: Option<Cow<'a, str>>,
     pub(crate) raw_query: Option<Cow<'a, str>>,
     pub(crate) cookies: Option<Vec<String>>,
@@ -150,7 +156,7 @@ pub(crate) struct V2Parts<'a> {
 
 impl<'a> Probe<'a> {
     /// The v2 parts, if every one present has its type.
-    fn v2_parts(self, request_context: &'a RawValue) -> Option<V2Parts<'a>> {
+    fn v2_parts(self, request_context: Option<ApiGatewayV2httpRequestContext>) -> Option<V2Parts<'a>> {
         fn valid<T, U>(field: Option<T>, inner: impl FnOnce(T) -> Option<U>) -> Option<Option<U>> {
             match field {
                 None => Some(None),
@@ -161,7 +167,7 @@ impl<'a> Probe<'a> {
             serde_json::from_str(raw.get()).ok()
         }
         Some(V2Parts {
-            request_context,
+            request_context: request_context?,
             raw_path: valid(self.raw_path_v2, |m| m.0)?,
             raw_query: valid(self.raw_query, |m| m.0)?,
             cookies: valid(self.cookies, |r| read::<MaybeStrings>(r)?.0)?,
@@ -189,19 +195,6 @@ impl<'de> Deserialize<'de> for AuthorizerType {
 enum IgnoredOrStr<'a> {
     Str(#[serde(borrow)] Cow<'a, str>),
     Other(IgnoredAny),
-}
-
-#[derive(Deserialize)]
-struct ContextProbe {
-    #[serde(default)]
-    elb: Option<Object<IgnoredAny>>,
-    #[serde(rename = "connectionId", default)]
-    connection_id: Option<Str>,
-    #[serde(default)]
-    http: Option<Object<IgnoredAny>>,
-    /// VPC Lattice v2: the service the request was sent to.
-    #[serde(rename = "serviceArn", default)]
-    service_arn: Option<Str>,
 }
 
 /// A value that must be a JSON object; an array or a scalar is a data error, never a struct
@@ -336,28 +329,28 @@ pub(crate) fn read(json: &str) -> Result<(EventKind, Option<V2Parts<'_>>), serde
     Ok(classify(probe))
 }
 
-fn classify(probe: Probe<'_>) -> (EventKind, Option<V2Parts<'_>>) {
+fn classify(mut probe: Probe<'_>) -> (EventKind, Option<V2Parts<'_>>) {
     // Before the request context: a REQUEST authorizer event carries one (and `httpMethod`).
     if probe.authorizer_type.as_ref().is_some_and(|t| t.0) && (probe.method_arn.is_some() || probe.route_arn.is_some())
     {
         return (EventKind::Authorizer, None);
     }
-    if let Some(rc) = probe.request_context {
-        if let Ok(Object(ctx)) = serde_json::from_str::<Object<ContextProbe>>(rc.get()) {
+    if let Some(ctx) = probe.request_context.take() {
+        if ctx.recognisable {
             // WebSocket first: some WebSocket events also carry `httpMethod` and `path`.
-            if ctx.connection_id.is_some() {
+            if ctx.connection_id {
                 return (EventKind::WebSocket, None);
             }
-            if ctx.elb.is_some() {
+            if ctx.elb {
                 return (EventKind::Alb, None);
             }
-            if ctx.http.is_some() {
-                return (EventKind::ApiGatewayV2, probe.v2_parts(rc));
+            if ctx.http {
+                return (EventKind::ApiGatewayV2, probe.v2_parts(ctx.into_v2()));
             }
             if probe.http_method.is_some() {
                 return (EventKind::ApiGatewayV1, None);
             }
-            if ctx.service_arn.is_some() && probe.method.is_some() {
+            if ctx.service_arn && probe.method.is_some() {
                 return (EventKind::VpcLatticeV2, None);
             }
         }

@@ -79,6 +79,75 @@ impl<'de: 'a, 'a> Deserialize<'de> for MaybeStr<'a> {
     }
 }
 
+/// A JSON string or `null` (`Some(None)`), or `None` for a value of any other type (skipped):
+/// what an `Option<String>` field accepts, told apart from what it refuses.
+pub(crate) struct NullableStr<'a>(pub(crate) Option<Option<Cow<'a, str>>>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for NullableStr<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = NullableStr<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any value")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(NullableStr(Some(Some(Cow::Borrowed(v)))))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(NullableStr(Some(Some(Cow::Owned(v.to_owned())))))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(NullableStr(Some(Some(Cow::Owned(v)))))
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(NullableStr(Some(None)))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(NullableStr(None))
+            }
+            numbers_are!(NullableStr(None));
+            containers_are!(NullableStr(None));
+        }
+        d.deserialize_any(V(std::marker::PhantomData))
+    }
+}
+
+/// An integer that fits an `i64`, or `None` for any other value (`null` included).
+pub(crate) struct MaybeI64(pub(crate) Option<i64>);
+
+impl<'de> Deserialize<'de> for MaybeI64 {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = MaybeI64;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any value")
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(MaybeI64(Some(v)))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(MaybeI64(i64::try_from(v).ok()))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(MaybeI64(None))
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(MaybeI64(None))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(MaybeI64(None))
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(MaybeI64(None))
+            }
+            containers_are!(MaybeI64(None));
+        }
+        d.deserialize_any(V)
+    }
+}
+
 /// `true` or `false`, or `None` for any other value.
 pub(crate) struct MaybeBool(pub(crate) Option<bool>);
 
