@@ -429,13 +429,16 @@ impl App {
             .unwrap_or(http::HeaderName::from_static(DEFAULT_CORRELATION_HEADER));
         let stacks = &self.route_stacks;
         let body_limit = self.body_limit;
+        #[cfg(feature = "observability")]
+        let observed = self.observability.is_some();
+        #[cfg(not(feature = "observability"))]
+        let observed = false;
+        let boundary = RouteBoundaryLayer::new(
+            !stacks.is_empty() || observed || self.cors.is_some() || self.security_headers.is_some(),
+        );
         let finish = |r: Router| {
             // `route_layer` refuses a router without routes.
-            let mut r = if r.has_routes() {
-                r.route_layer(RouteBoundaryLayer)
-            } else {
-                r
-            };
+            let mut r = if r.has_routes() { r.route_layer(boundary) } else { r };
             for stack in stacks {
                 r = stack(r);
             }

@@ -41,10 +41,23 @@ impl Output {
         }
     }
 
+    /// Room for the JSON of an HTTP response (its body, escaped, and its headers) in one
+    /// allocation; a small buffer for the rest.
+    fn json_size_hint(&self) -> usize {
+        match &self.0 {
+            Inner::Http(HttpOutput::ApiGateway(r)) => r.json_size_hint(),
+            _ => 128,
+        }
+    }
+
     /// The response as JSON bytes.
     pub fn to_json(&self) -> Vec<u8> {
         // Serialising these types into a Vec has no failure mode (no maps with non-string keys).
-        serde_json::to_vec(self).unwrap_or_else(|_| b"null".to_vec())
+        let mut out = Vec::with_capacity(self.json_size_hint());
+        match serde_json::to_writer(&mut out, self) {
+            Ok(()) => out,
+            Err(_) => b"null".to_vec(),
+        }
     }
 }
 

@@ -19,18 +19,32 @@ use crate::error::{code, Error};
 
 /// See the module docs.
 #[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct RouteBoundaryLayer;
+pub(crate) struct RouteBoundaryLayer {
+    room: usize,
+}
+
+impl RouteBoundaryLayer {
+    /// A boundary that makes room in each response for the headers of the layers outside it:
+    /// a dozen (rate limit, security, CORS, request id) when there are any, none for a bare
+    /// app, whose response map would otherwise grow for nothing.
+    pub(crate) fn new(outer_layers: bool) -> Self {
+        Self {
+            room: if outer_layers { RESPONSE_HEADERS } else { 0 },
+        }
+    }
+}
 
 impl<S> Layer<S> for RouteBoundaryLayer {
     type Service = RouteBoundary<S>;
     fn layer(&self, inner: S) -> Self::Service {
-        RouteBoundary { inner }
+        RouteBoundary { inner, room: self.room }
     }
 }
 
 #[derive(Clone, Debug)]
 pub(crate) struct RouteBoundary<S> {
     inner: S,
+    room: usize,
 }
 
 /// The response of a route whose handler panicked: a 500 `panic` whose cause (the panic
@@ -69,7 +83,11 @@ where
                 response: Some(panic_response(payload)),
             },
         };
-        RouteBoundaryFuture { state, route }
+        RouteBoundaryFuture {
+            state,
+            route,
+            room: self.room,
+        }
     }
 }
 
@@ -78,6 +96,7 @@ pin_project_lite::pin_project! {
         #[pin]
         state: State<F>,
         route: Option<MatchedPath>,
+        room: usize,
     }
 }
 
@@ -111,9 +130,11 @@ where
         // The inner future is dropped as soon as it is done.
         this.state.set(State::Done);
         if let Ok(res) = &mut res {
-            // The layers outside add up to a dozen headers (rate limit, security, CORS, request
-            // id): room for them now is one growth of the map instead of one per doubling.
-            res.headers_mut().reserve(RESPONSE_HEADERS);
+            // Room for the outer layers' headers now is one growth of the map instead of one
+            // per doubling.
+            if *this.room > 0 {
+                res.headers_mut().reserve(*this.room);
+            }
             if let Some(route) = this.route.take() {
                 res.extensions_mut().insert(route);
             }
@@ -129,7 +150,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_panicking_handler_becomes_a_500_with_the_panic_code() {
-        let svc = RouteBoundaryLayer.layer(tower::service_fn(|_req: http::Request<Body>| async {
+        let svc = RouteBoundaryLayer::default().layer(tower::service_fn(|_req: http::Request<Body>| async {
             if true {
                 panic!("boom");
             }
@@ -144,7 +165,7 @@ mod tests {
 
     #[tokio::test]
     async fn polled_after_completion_it_answers_500_instead_of_hanging() {
-        let svc = RouteBoundaryLayer.layer(tower::service_fn(|_req: http::Request<Body>| async {
+        let svc = RouteBoundaryLayer::default().layer(tower::service_fn(|_req: http::Request<Body>| async {
             Ok::<Response, std::convert::Infallible>(Response::new(Body::empty()))
         }));
         let mut svc = svc;
@@ -176,7 +197,7 @@ mod tests {
                 panic!("in call")
             }
         }
-        let res = RouteBoundaryLayer
+        let res = RouteBoundaryLayer::default()
             .layer(PanicsInCall)
             .oneshot(http::Request::new(Body::empty()))
             .await

@@ -38,6 +38,19 @@ pub(crate) struct HttpResponse {
     pub(crate) is_base64_encoded: bool,
 }
 
+impl HttpResponse {
+    /// About what its JSON takes: a body's escapes and a header's quotes are guessed, never
+    /// counted, so this is a first capacity, not a bound.
+    pub(crate) fn json_size_hint(&self) -> usize {
+        let body = match &self.body {
+            Some(EventBody::Text(t)) => t.len() + t.len() / 8,
+            Some(EventBody::Binary(b)) => b.len() * 4 / 3 + 4,
+            _ => 0,
+        };
+        96 + body + self.headers.len() * 48
+    }
+}
+
 impl Serialize for HttpResponse {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = s.serialize_map(None)?;
