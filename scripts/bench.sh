@@ -32,13 +32,12 @@ fi
 
 echo "== build (release)"
 cargo build --release -p lift-bench -p quickstart --bins --examples
-# The loop's subjects as they are deployed: the Lambda profile (fat LTO, one codegen unit,
-# stripped; `BENCH_LOOP_PROFILE=release` for the plain release build). Callgrind's counts on
-# the loop need symbols, so they use the release build.
-loop_profile=${BENCH_LOOP_PROFILE:-release-lambda}
-echo "== build ($loop_profile, the loop's subjects)"
-cargo build --profile "$loop_profile" -p lift-bench -p quickstart --bins
-loop_dir=target/$loop_profile
+# The loop's subjects, every peer alike, built as they are deployed: scripts/build-lambda.sh
+# (the Lambda profile, position-dependent; `BENCH_LOOP_PROFILE=release` for the plain release
+# build, `LIFT_LAMBDA_PIE=1` for PIEs). Callgrind's counts on the loop need symbols, so they
+# use the release build.
+echo "== build (the loop's subjects, as deployed)"
+loop_dir=$(LIFT_LAMBDA_PROFILE=${BENCH_LOOP_PROFILE:-release-lambda} bash scripts/build-lambda.sh -p lift-bench -p quickstart --bins | tail -n 1)
 # The criterion bench, built with the release profile (cargo bench's own profile adds debug info
 # and rebuilds every dependency); its path comes from cargo's build messages.
 bench_exe=$(cargo build --release -p lift-bench --bench side_by_side --message-format=json 2>/dev/null \

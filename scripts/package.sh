@@ -3,9 +3,10 @@
 # target/lambda/quickstart/bootstrap.zip, one executable `bootstrap` (the path cargo-lambda
 # writes too, and the one examples/quickstart/template.yaml deploys).
 #
-# The binary is built with the `release-lambda` profile (root Cargo.toml: fat LTO, one codegen
-# unit, stripped, panics unwind), for the host (x86_64 Linux). The first build compiles every
-# dependency in release: several minutes on a small machine.
+# The binary is built by scripts/build-lambda.sh: the `release-lambda` profile (root Cargo.toml:
+# fat LTO, one codegen unit, stripped, panics unwind), position-dependent (a faster cold start;
+# LIFT_LAMBDA_PIE=1 keeps a PIE: see that script), for the host (x86_64 Linux). The first build
+# compiles every dependency in release: several minutes on a small machine.
 #
 # Checks, then proves the package: the binary must need no glibc newer than Amazon Linux
 # 2023's (2.34), the zip must mark `bootstrap` executable, and the zipped `bootstrap` must run
@@ -24,14 +25,13 @@ if [ "$(uname -s)-$(uname -m)" != "Linux-x86_64" ]; then
   exit 1
 fi
 
-profile=release-lambda
 out=target/lambda/quickstart
 zip="$out/bootstrap.zip"
 # AL2023's glibc; a symbol versioned above it would fail to load on Lambda.
 max_glibc=2.34
 
-cargo build --locked --profile "$profile" -p quickstart --bin quickstart
-bin="target/$profile/quickstart"
+dir=$(bash scripts/build-lambda.sh --locked -p quickstart --bin quickstart | tail -n 1)
+bin="$dir/quickstart"
 
 newest=$(objdump -T "$bin" | grep -oE 'GLIBC_[0-9]+\.[0-9]+' | sed 's/GLIBC_//' | sort -uV | tail -n 1)
 if [ -n "$newest" ] && [ "$(printf '%s\n%s\n' "$newest" "$max_glibc" | sort -V | tail -n 1)" != "$max_glibc" ]; then

@@ -204,7 +204,7 @@ async fn measure(config: &Config) -> Result<Results, String> {
             config.bin_dir.display(),
             subjects
                 .iter()
-                .map(|s| format!("{} = {}", s.name, s.binary.display()))
+                .map(|s| format!("{} = {} ({})", s.name, s.binary.display(), elf_kind(&s.binary)))
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
@@ -265,6 +265,19 @@ async fn cold_start(subject: &Subject, xray: &str) -> Result<f64, String> {
         .await
         .ok_or_else(|| format!("{}: no /next poll within 10 s of spawning", subject.name))?;
     Ok((first - t0).as_secs_f64() * 1e6)
+}
+
+/// Whether an executable is position-independent (ELF `e_type` `ET_DYN`, a PIE) or not
+/// (`ET_EXEC`, what scripts/build-lambda.sh builds): the loader's relocation work at exec, and
+/// so the cold start, depends on it.
+fn elf_kind(binary: &std::path::Path) -> &'static str {
+    let mut header = [0u8; 18];
+    let read = std::fs::File::open(binary).and_then(|mut f| std::io::Read::read_exact(&mut f, &mut header));
+    match (read, u16::from_le_bytes([header[16], header[17]])) {
+        (Ok(()), 2) => "position-dependent",
+        (Ok(()), 3) => "PIE",
+        _ => "not an ELF executable",
+    }
 }
 
 fn print_table(results: &Results) {
