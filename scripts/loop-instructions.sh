@@ -62,6 +62,7 @@ PY
 
 measure echo-multi-thread "$bins/peer_echo"
 measure echo-current-thread "$bins/peer_echo"
+measure echo-current-mimalloc "$bins/peer_echo_mimalloc"
 measure lambda_http-axum "$bins/peer_lambda_http"
 measure lift-quickstart "$bins/quickstart"
 

@@ -38,9 +38,10 @@ pub enum Answer {
 /// The quick start's rate limit on the loop: far above any rate this machine reaches.
 pub const QUICKSTART_UNLIMITED: &str = "1000000000";
 
-/// The four subjects of the loop benchmarks, their binaries in `bin_dir`: the bare
-/// `lambda_runtime` echo on tokio's multi-thread and current-thread runtimes, `lambda_http`
-/// running an axum `Router`, and the Lift quick start (whole stack).
+/// The subjects of the loop benchmarks, their binaries in `bin_dir`: the bare `lambda_runtime`
+/// echo on tokio's multi-thread and current-thread runtimes, the latter also with mimalloc (the
+/// quick start's allocator, to show what the allocator alone is worth), `lambda_http` running an
+/// axum `Router`, and the Lift quick start (whole stack).
 pub fn subjects(bin_dir: &Path) -> Vec<Subject> {
     let echo = bin_dir.join("peer_echo");
     vec![
@@ -53,6 +54,12 @@ pub fn subjects(bin_dir: &Path) -> Vec<Subject> {
         Subject {
             name: "echo-current-thread",
             binary: echo,
+            env: vec![("PEER_TOKIO_RUNTIME", "current_thread")],
+            answer: Answer::Echo,
+        },
+        Subject {
+            name: "echo-current-mimalloc",
+            binary: bin_dir.join("peer_echo_mimalloc"),
             env: vec![("PEER_TOKIO_RUNTIME", "current_thread")],
             answer: Answer::Echo,
         },

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 pub mod drive;
+pub mod peer_echo;
 pub mod process;
 pub mod soak;
 

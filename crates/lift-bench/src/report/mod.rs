@@ -41,6 +41,7 @@ pub mod names {
     pub const LOOP_SUBJECTS: &[&str] = &[
         "echo-multi-thread",
         "echo-current-thread",
+        "echo-current-mimalloc",
         "lambda_http-axum",
         "lift-quickstart",
     ];
