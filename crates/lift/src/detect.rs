@@ -102,7 +102,7 @@ impl EventKind {
 #[derive(Deserialize)]
 struct Probe<'a> {
     #[serde(rename = "requestContext", borrow, default)]
-    request_context: Option<ContextRead<'a>>,
+    request_context: Option<Box<ContextRead<'a>>>,
     #[serde(rename = "httpMethod", default)]
     http_method: Option<Str>,
     #[serde(rename = "Records", default)]
