@@ -7,7 +7,6 @@ use std::future::Future;
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::DefaultBodyLimit;
 use axum::handler::Handler;
 use axum::response::IntoResponse;
 #[cfg(feature = "resilience")]
@@ -29,6 +28,7 @@ use crate::records::{
 };
 use crate::route_boundary::RouteBoundaryLayer;
 use crate::state::{AppState, Shared as SharedValue};
+use crate::wrapped_router::WrappedRouter;
 
 /// A layer applied at build to both routers (HTTP and WebSocket), whatever the order of the
 /// builder calls.
@@ -444,13 +444,13 @@ impl App {
             }
             // No `fallback` here: it would replace one brought in by `merge`. The router's bare
             // 404 is rendered as Lift's JSON 404 at the edge instead.
+            // The body limit wraps the whole router (`WrappedRouter`), not each route.
             r.method_not_allowed_fallback(|| async { Error::method_not_allowed() })
-                .layer(DefaultBodyLimit::max(body_limit))
                 .with_state(())
         };
         Lift::from_shared(Shared {
-            router: crate::http::cors::outermost(finish(self.router), self.cors),
-            websocket: finish(self.websocket),
+            router: WrappedRouter::new(finish(self.router), body_limit, self.cors),
+            websocket: WrappedRouter::new(finish(self.websocket), body_limit, None),
             events: self.events,
             correlation_header,
             state: AppState::from_extensions(self.state),

@@ -12,12 +12,11 @@ use axum::body::Body;
 use axum::body::HttpBody as _;
 use axum::extract::MatchedPath;
 use axum::response::{IntoResponse, Response};
-use axum::Router;
 use futures_util::FutureExt;
-use tower::ServiceExt;
 
 use crate::context::Context;
 use crate::error::{Error, ErrorReport};
+use crate::wrapped_router::WrappedRouter;
 
 const X_REQUEST_ID: http::HeaderName = http::HeaderName::from_static("x-request-id");
 
@@ -32,7 +31,7 @@ pub(crate) struct ErrorCode(pub(crate) Cow<'static, str>);
 /// last panic boundary (routes have their own, see `route_boundary`; this one catches panics in
 /// layers around them), and finalizes the response.
 pub(crate) async fn serve(
-    router: &Router,
+    router: &WrappedRouter,
     mut req: http::Request<Body>,
     ctx: &Context,
     correlation: &http::HeaderName,
@@ -43,10 +42,8 @@ pub(crate) async fn serve(
         req.extensions_mut().insert(lift_resilience::InvocationDeadline(at));
     }
     req.extensions_mut().insert(ctx.clone());
-    let call = router.clone().oneshot(req);
-    let mut res = match AssertUnwindSafe(call).catch_unwind().await {
-        Ok(Ok(res)) => res,
-        Ok(Err(never)) => match never {},
+    let mut res = match AssertUnwindSafe(router.serve(req)).catch_unwind().await {
+        Ok(res) => res,
         Err(payload) => crate::route_boundary::panic_response(payload),
     };
     finalize(&mut res, ctx, correlation);

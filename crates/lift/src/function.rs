@@ -9,7 +9,6 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::extract::MatchedPath;
 use axum::response::Response;
-use axum::Router;
 use futures_util::FutureExt;
 
 use crate::context::{claim_cold_start, Context};
@@ -21,11 +20,12 @@ use crate::obs::{Ending, Scope};
 use crate::output::{Inner, Output};
 use crate::records::EventRoutes;
 use crate::state::AppState;
+use crate::wrapped_router::WrappedRouter;
 
 /// What [`App::build`](crate::App::build) produces, shared by every clone of the function.
 pub(crate) struct Shared {
-    pub(crate) router: Router,
-    pub(crate) websocket: Router,
+    pub(crate) router: WrappedRouter,
+    pub(crate) websocket: WrappedRouter,
     pub(crate) events: EventRoutes,
     /// The correlation header read and echoed, parsed once at build.
     pub(crate) correlation_header: http::HeaderName,

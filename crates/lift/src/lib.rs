@@ -76,6 +76,7 @@ mod state;
 pub mod tenant;
 mod tokio_runtime;
 pub mod websocket;
+mod wrapped_router;
 
 pub use crate::app::{App, DEFAULT_BODY_LIMIT};
 pub use crate::context::{AlreadySet, Context, Principal, MAX_CORRELATION_ID_LEN};

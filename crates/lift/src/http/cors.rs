@@ -121,6 +121,28 @@ fn is_preflight(method: &Method, headers: &HeaderMap) -> bool {
     method == Method::OPTIONS && headers.contains_key(ORIGIN) && headers.contains_key(ACCESS_CONTROL_REQUEST_METHOD)
 }
 
+/// Marks the routes' answer to a request CORS did not concern: the answer would differ for a
+/// request with an `Origin`, so shared caches must key on it (what `tower-http` sends on its
+/// own answers).
+pub(crate) fn vary_on_origin(res: &mut Response) {
+    res.headers_mut().append(VARY, HeaderValue::from_static(VARY_VALUE));
+}
+
+impl<S> CorsService<S> {
+    /// Whether CORS has anything to do with `req`. Not when it has no `Origin` (curl, server to
+    /// server, a same-origin GET), nor for an `OPTIONS` that is not a preflight (which
+    /// `tower-http` would wrongly answer as one): those go straight to [`routes`](Self::routes).
+    pub(crate) fn concerns(&self, req: &http::Request<Body>) -> bool {
+        req.headers().contains_key(ORIGIN)
+            && (req.method() != Method::OPTIONS || is_preflight(req.method(), req.headers()))
+    }
+
+    /// The service CORS wraps.
+    pub(crate) fn routes(&self) -> &S {
+        self.cors.get_ref()
+    }
+}
+
 impl<S> Service<http::Request<Body>> for CorsService<S>
 where
     S: Service<http::Request<Body>, Response = Response>,
@@ -134,12 +156,9 @@ where
     }
 
     fn call(&mut self, req: http::Request<Body>) -> Self::Future {
-        let has_origin = req.headers().contains_key(ORIGIN);
-        if !has_origin || (req.method() == Method::OPTIONS && !is_preflight(req.method(), req.headers())) {
-            // Not a CORS request (no `Origin`: curl, server to server, same-origin GET), or an
-            // OPTIONS `tower-http` would wrongly answer as a preflight: straight to the routes,
-            // without `tower-http`'s per-request header map. (`poll_ready` above readied this
-            // very service.)
+        if !self.concerns(&req) {
+            // Straight to the routes, without `tower-http`'s per-request header map.
+            // (`poll_ready` above readied this very service.)
             let future = self.cors.get_mut().call(req);
             return CorsFuture {
                 kind: Kind::Routes { future },
@@ -190,9 +209,7 @@ where
         match self.project().kind.project() {
             KindProj::Routes { future } => {
                 let mut res = ready!(future.poll(cx))?;
-                // The answer would differ for a request with an `Origin`: shared caches must
-                // key on it (what `tower-http` sends on its own answers).
-                res.headers_mut().append(VARY, HeaderValue::from_static(VARY_VALUE));
+                vary_on_origin(&mut res);
                 Poll::Ready(Ok(res))
             }
             KindProj::Cors { future, preflight } => {
@@ -226,12 +243,4 @@ fn refused_preflight(answer: Response) -> Response {
         res.headers_mut().append(name, value.clone());
     }
     res
-}
-
-/// `router` with `cors` outermost (the resilience stacks and route layers are already on it).
-pub(crate) fn outermost(router: axum::Router, cors: Option<Cors>) -> axum::Router {
-    match cors {
-        Some(cors) => router.layer(cors),
-        None => router,
-    }
 }
