@@ -87,6 +87,10 @@ fn measure(n1: u64, n2: u64) -> Result<(), String> {
             .notes
             .push("in-process: valgrind not installed, instructions not measured".to_owned()),
     }
+    results.notes.push(
+        "in-process: every subject runs with the system allocator (glibc malloc), so the peers compare alike; the quick start ships mimalloc, and `scripts/instructions.sh` counts Lift's cases with both"
+            .to_owned(),
+    );
     let since = std::env::var("LIFT_BENCH_RUN_START")
         .ok()
         .and_then(|s| s.parse::<u64>().ok())

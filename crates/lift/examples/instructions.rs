@@ -27,7 +27,7 @@ async fn record(_ctx: Context, msg: Sqs<Value>) -> Result<(), lift::Error> {
     Ok(())
 }
 
-fn main() {
+pub(crate) fn main() {
     let mut args = std::env::args().skip(1);
     let case = args.next().unwrap_or_else(|| "v2".into());
     let n: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(1000);
