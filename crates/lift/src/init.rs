@@ -60,7 +60,7 @@ where
             return ExitCode::FAILURE;
         }
     };
-    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let cores = || std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
     let workers = crate::tokio_runtime::workers(|k| std::env::var(k).ok(), cores);
     let runtime = match crate::tokio_runtime::build(flavor, workers) {
         Ok(rt) => rt,

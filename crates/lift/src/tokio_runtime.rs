@@ -50,9 +50,10 @@ pub(crate) fn choose(lookup: impl Fn(&str) -> Option<String>) -> Result<Flavor, 
 
 /// The multi-thread runtime's worker count: the available cores, at most
 /// `AWS_LAMBDA_MAX_CONCURRENCY` when that is set above 1; `None` leaves tokio's default.
-pub(crate) fn workers(lookup: impl Fn(&str) -> Option<String>, cores: usize) -> Option<usize> {
+/// `cores` is asked only then: counting them reads the cgroup files, a cold start's cost.
+pub(crate) fn workers(lookup: impl Fn(&str) -> Option<String>, cores: impl FnOnce() -> usize) -> Option<usize> {
     let concurrency = lookup("AWS_LAMBDA_MAX_CONCURRENCY")?.trim().parse::<usize>().ok()?;
-    (concurrency > 1).then(|| concurrency.min(cores).max(1))
+    (concurrency > 1).then(|| concurrency.min(cores()).max(1))
 }
 
 /// Builds the runtime of `flavor`, every driver enabled; a multi-thread one with `workers`
@@ -97,11 +98,11 @@ mod tests {
     #[test]
     fn managed_instances_get_no_more_workers_than_invocations_in_flight() {
         let c = |v| env_owned(v);
-        assert_eq!(workers(c("2"), 8), Some(2));
-        assert_eq!(workers(c("64"), 8), Some(8));
-        assert_eq!(workers(c("1"), 8), None, "one at a time: current-thread anyway");
-        assert_eq!(workers(c("lots"), 8), None);
-        assert_eq!(workers(|_: &str| None, 8), None, "the local server: tokio's default");
+        assert_eq!(workers(c("2"), || 8), Some(2));
+        assert_eq!(workers(c("64"), || 8), Some(8));
+        assert_eq!(workers(c("1"), || 8), None, "one at a time: current-thread anyway");
+        assert_eq!(workers(c("lots"), || 8), None);
+        assert_eq!(workers(|_: &str| None, || 8), None, "the local server: tokio's default");
     }
 
     fn env_owned(value: &'static str) -> impl Fn(&str) -> Option<String> {
