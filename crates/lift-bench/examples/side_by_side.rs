@@ -88,7 +88,7 @@ fn measure(n1: u64, n2: u64) -> Result<(), String> {
             .push("in-process: valgrind not installed, instructions not measured".to_owned()),
     }
     results.notes.push(
-        "in-process: every subject runs with the system allocator (glibc malloc), so the peers compare alike; the quick start ships mimalloc, and `scripts/instructions.sh` counts Lift's cases with both"
+        "in-process: every subject runs with the system allocator (glibc malloc), so the peers compare alike; the quick start can opt into mimalloc (its `mimalloc` feature), and `scripts/instructions.sh` counts Lift's cases with both"
             .to_owned(),
     );
     let since = std::env::var("LIFT_BENCH_RUN_START")

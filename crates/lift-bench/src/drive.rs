@@ -40,7 +40,7 @@ pub const QUICKSTART_UNLIMITED: &str = "1000000000";
 
 /// The subjects of the loop benchmarks, their binaries in `bin_dir`: the bare `lambda_runtime`
 /// echo on tokio's multi-thread and current-thread runtimes, the latter also with mimalloc (the
-/// quick start's allocator, to show what the allocator alone is worth), `lambda_http` running an
+/// quick start's optional allocator, to show what the allocator alone is worth), `lambda_http` running an
 /// axum `Router`, and the Lift quick start (whole stack).
 pub fn subjects(bin_dir: &Path) -> Vec<Subject> {
     let echo = bin_dir.join("peer_echo");

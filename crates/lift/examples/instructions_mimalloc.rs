@@ -1,4 +1,4 @@
-//! [`instructions`](../instructions.rs) with mimalloc, the quick start's global allocator, as
+//! [`instructions`](../instructions.rs) with mimalloc, the quick start's optional allocator, as
 //! this program's: `scripts/instructions.sh` counts every case with both allocators.
 
 #[global_allocator]

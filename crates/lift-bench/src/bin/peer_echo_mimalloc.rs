@@ -1,4 +1,4 @@
-//! The bare `lambda_runtime` echo with mimalloc, the quick start's global allocator: what the
+//! The bare `lambda_runtime` echo with mimalloc, the quick start's optional allocator: what the
 //! allocator alone is worth to a bare function (see [`lift_bench::peer_echo`]).
 
 #[global_allocator]
