@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 use http::{HeaderMap, HeaderName, HeaderValue};
-use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 
 /// `visit_i64`, `visit_u64` and `visit_f64` answering `$none`: a number where the visitor
 /// wanted something else.
@@ -29,14 +29,14 @@ macro_rules! numbers_are {
 /// and answering `$none`.
 macro_rules! containers_are {
     (seq $none:expr) => {
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-            while seq.next_element::<IgnoredAny>()?.is_some() {}
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
             Ok($none)
         }
     };
     (map $none:expr) => {
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            while map.next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?.is_some() {}
             Ok($none)
         }
     };
@@ -45,6 +45,22 @@ macro_rules! containers_are {
         containers_are!(map $none);
     };
 }
+
+/// `visit_bool`, `visit_str` and the numbers answering `$none`: any scalar but `null`.
+macro_rules! scalars_are {
+    ($none:expr) => {
+        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+            Ok($none)
+        }
+        fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+            Ok($none)
+        }
+        numbers_are!($none);
+    };
+}
+
+// For the other lenient readers of detection (`detect/context.rs`).
+pub(crate) use {containers_are, numbers_are, scalars_are};
 
 /// A JSON string, or `None` for a value of any other type (skipped).
 pub(crate) struct MaybeStr<'a>(pub(crate) Option<Cow<'a, str>>);
@@ -197,13 +213,7 @@ impl<'de> Deserialize<'de> for MaybeStrings {
                 Ok(MaybeStrings(out))
             }
             containers_are!(map MaybeStrings(None));
-            fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-                Ok(MaybeStrings(None))
-            }
-            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-                Ok(MaybeStrings(None))
-            }
-            numbers_are!(MaybeStrings(None));
+            scalars_are!(MaybeStrings(None));
             fn visit_unit<E>(self) -> Result<Self::Value, E> {
                 Ok(MaybeStrings(Some(Vec::new())))
             }
@@ -246,13 +256,7 @@ impl<'de> Deserialize<'de> for MaybeHeaders {
                 Ok(MaybeHeaders(Some(HeaderMap::new())))
             }
             containers_are!(seq MaybeHeaders(None));
-            fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-                Ok(MaybeHeaders(None))
-            }
-            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-                Ok(MaybeHeaders(None))
-            }
-            numbers_are!(MaybeHeaders(None));
+            scalars_are!(MaybeHeaders(None));
         }
         d.deserialize_any(V)
     }

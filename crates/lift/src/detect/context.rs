@@ -20,7 +20,7 @@ use aws_lambda_events::apigw::{
 use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
-use crate::lenient::{MaybeI64, NullableStr};
+use crate::lenient::{containers_are, numbers_are, scalars_are, MaybeI64, NullableStr};
 
 /// What detection read of a `requestContext` (a JSON `null` is no context at all).
 #[derive(Default)]
@@ -118,25 +118,8 @@ impl<'de: 'a, 'a> Deserialize<'de> for ContextRead<'a> {
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
                 read_context(map)
             }
-            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(ContextRead::default())
-            }
-            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-                Ok(ContextRead::default())
-            }
-            fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-                Ok(ContextRead::default())
-            }
-            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-                Ok(ContextRead::default())
-            }
-            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-                Ok(ContextRead::default())
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-                Ok(ContextRead::default())
-            }
+            containers_are!(seq ContextRead::default());
+            scalars_are!(ContextRead::default());
         }
         d.deserialize_any(V(std::marker::PhantomData))
     }
@@ -338,28 +321,11 @@ impl<'de> Visitor<'de> for ShapeVisitor {
         while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
         Ok(Shape::Object)
     }
-    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Shape, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(Shape::Other)
-    }
     fn visit_unit<E>(self) -> Result<Shape, E> {
         Ok(Shape::Null)
     }
-    fn visit_bool<E>(self, _: bool) -> Result<Shape, E> {
-        Ok(Shape::Other)
-    }
-    fn visit_str<E>(self, _: &str) -> Result<Shape, E> {
-        Ok(Shape::Other)
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<Shape, E> {
-        Ok(Shape::Other)
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<Shape, E> {
-        Ok(Shape::Other)
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<Shape, E> {
-        Ok(Shape::Other)
-    }
+    containers_are!(seq Shape::Other);
+    scalars_are!(Shape::Other);
 }
 
 /// `requestContext.http`: its type, and its fields when each is a known key of its type, once.
