@@ -163,16 +163,12 @@ fn read_context<'de: 'a, 'a, A: MapAccess<'de>>(mut map: A) -> Result<ContextRea
                     &mut out.service_arn
                 };
                 out.recognisable &= tell(once, present, flag);
-                if present == Some(true) {
-                    v2 = None; // not a key of the HTTP API context
-                }
+                v2 = None; // not a key of the HTTP API context (its catch-all would keep even a null)
             }
             Key::Elb => {
                 let shape = map.next_value::<Shape>()?;
                 out.recognisable &= tell(once, shape.object_or_null(), &mut out.elb);
-                if shape != Shape::Null {
-                    v2 = None;
-                }
+                v2 = None;
             }
             Key::Http => {
                 let http = map.next_value::<MaybeHttp<'de>>()?;
@@ -543,6 +539,7 @@ mod tests {
             ("\"stage\":\"again\",", "a key given twice"),
             ("\"somethingNew\":1,", "a key aws_lambda_events' catch-all would keep"),
             ("\"serviceArn\":\"arn:x\",", "another source's key"),
+            ("\"connectionId\":null,", "another source's key, even null"),
         ] {
             let ev = format!("{}{insert}{}", &text[..ctx_at], &text[ctx_at..]);
             assert_eq!(one_pass(&ev), None, "{why}");
