@@ -37,13 +37,8 @@ fn main() -> ExitCode {
 }
 
 fn count(name: &str, n: u64) -> Result<f64, String> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
-    let mut subject = Subject::build(name).map_err(|e| e.to_string())?;
+    let (rt, mut subject) = Subject::checked(name)?;
     rt.block_on(async {
-        subject.check().await?;
         for _ in 0..1000 {
             black_box(subject.invoke().await?);
         }

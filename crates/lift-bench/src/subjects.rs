@@ -169,6 +169,18 @@ fn observability(
 }
 
 impl Subject {
+    /// A current-thread runtime and the subject called `name` on it, its answer checked once:
+    /// how the measuring programs (`side_by_side measure`, `count_allocs`) start.
+    pub fn checked(name: &str) -> Result<(tokio::runtime::Runtime, Self), String> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
+        let mut subject = Subject::build(name).map_err(|e| e.to_string())?;
+        rt.block_on(subject.check())?;
+        Ok((rt, subject))
+    }
+
     /// Builds the subject called `name` (one of [`SUBJECTS`]). Subjects with observability
     /// install its subscriber process-wide.
     pub fn build(name: &str) -> Result<Self, BuildError> {
