@@ -170,7 +170,11 @@ impl Poller {
                         error = %message,
                         "configuration poll failed; the last good settings stay in force"
                     );
-                    last.failure = Some(message);
+                    // A line written before any subscriber was set went nowhere (the first poll
+                    // races the app's start): the next failure logs it again.
+                    if subscribed() {
+                        last.failure = Some(message);
+                    }
                 }
             }
         }
@@ -213,4 +217,9 @@ impl Poller {
         });
         config.with_task(task.abort_handle())
     }
+}
+
+/// Whether an event written here reaches a subscriber (a global one, or this thread's).
+fn subscribed() -> bool {
+    tracing::dispatcher::get_default(|d| !d.is::<tracing::subscriber::NoSubscriber>())
 }

@@ -143,6 +143,22 @@ async fn each_failure_keeps_the_last_good_settings_with_one_error_line() {
     assert_eq!(quota(&config), Some(9));
 }
 
+#[tokio::test]
+async fn a_failure_logged_before_any_subscriber_is_logged_again_once_one_is_set() {
+    // The first poll races the app's start: a line written with no subscriber went nowhere.
+    let gone = Poller::new(
+        AppConfigSource::new("app", "prod", "main", closed_port().await),
+        Settings::parser::<Mine>(),
+    );
+    assert!(matches!(gone.poll_once().await, Err(PollError::Source(_))));
+    let (errors, _guard) = capture_errors();
+    assert!(matches!(gone.poll_once().await, Err(PollError::Source(_))));
+    assert!(matches!(gone.poll_once().await, Err(PollError::Source(_))));
+    assert_eq!(errors.count(), 1, "logged once it can be read: {:?}", errors.0);
+    assert!(errors.last().contains("unreachable"), "{}", errors.last());
+    assert_eq!(gone.config().stats().errors(), 3, "every failure counted");
+}
+
 async fn closed_port() -> u16 {
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     l.local_addr().unwrap().port()
