@@ -87,6 +87,13 @@ impl Observability {
         tracing::subscriber::set_global_default(self.subscriber()).map_err(InstallError)
     }
 
+    /// Whether the subscriber in force here (this thread's, else the global one) carries an
+    /// observability layer ([`Self::subscriber`], or [`Self::layers`] in a subscriber of yours).
+    /// Without one, log lines never reach the invocation's output.
+    pub fn in_current_subscriber() -> bool {
+        tracing::dispatcher::get_default(|d| d.is::<ObservabilityLayer>())
+    }
+
     /// Starts an invocation's scope. Called by the core at the start of every invocation.
     pub fn start(&self, meta: InvocationMeta<'_>) -> Invocation {
         invocation::start(&self.inner, meta, LevelOverride::default())

@@ -140,6 +140,12 @@ impl App {
             // A concurrent install wins the race; either way a subscriber is in place.
             let _ = observability.install();
         }
+        if !lift_observability::Observability::in_current_subscriber() {
+            tracing::warn!(
+                "the tracing subscriber in force has no Lift observability layer: handlers' log lines \
+                 will not be written as Lift's JSON lines; compose it with Observability::layers"
+            );
+        }
         self.observability = Some(observability);
         self
     }
