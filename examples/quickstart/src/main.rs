@@ -26,6 +26,9 @@ fn main() -> std::process::ExitCode {
             .with_env()?
             .dynamic_level(quickstart::config::enabled())
             .build()?;
+        // Installed before the settings are read, so what starts with them (the configuration
+        // poller's first fetch, the fleet table's checks) logs through it.
+        let _ = observability.install();
         let settings = quickstart::Settings::from_env().await?;
         Ok(quickstart::app_with(settings).observability(observability))
     })
