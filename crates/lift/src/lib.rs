@@ -89,7 +89,8 @@ pub use crate::http::{FrameOptions, SecurityHeaders};
 pub use crate::init::{main, ConfigError, CONFIG_ERROR_TYPE, RUNTIME_ERROR_TYPE};
 pub use crate::output::Output;
 pub use crate::records::{
-    DynamoDb, EventBridge, EventMatch, FifoMode, Glob, Kinesis, Message, RecordHandler, S3Match, S3Object, Sns, Sqs, S3,
+    DynamoDb, EventBridge, EventMatch, FifoMode, Glob, Kinesis, Message, RecordHandler, S3Match, S3Object, Sns, Sqs,
+    SqsAttribute, SqsMeta, S3,
 };
 pub use crate::records::{Kafka, KafkaMeta, KafkaSource};
 pub use crate::runtime::run_lambda;

@@ -52,7 +52,7 @@ fn app(seen: Seen) -> Lift {
         .sqs("SQSQueue", move |_c: Context, m: Sqs<String>| {
             let a = a.clone();
             async move {
-                a.lock().unwrap().push(format!("sqs:{}:{}", m.meta.message_id.clone().unwrap_or_default(), m.body));
+                a.lock().unwrap().push(format!("sqs:{}:{}", m.meta.message_id().unwrap_or_default(), m.body));
                 Ok::<_, lift::Error>(())
             }
         })

@@ -394,3 +394,50 @@ async fn routes_of_one_source_are_tried_in_order_and_the_first_match_serves() {
     let out = c.invoke_json(events::sqs("payments").message("{}").build()).await;
     assert_eq!(failures(&out), Vec::<String>::new(), "only * matches");
 }
+
+#[tokio::test]
+async fn an_sqs_handler_reads_its_messages_metadata_in_place_and_failures_report_the_unescaped_id() {
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let s = seen.clone();
+    let app = App::new().sqs("jobs.fifo", move |_ctx: Context, m: Sqs<String>| {
+        let s = s.clone();
+        async move {
+            let meta = &m.meta;
+            s.lock().unwrap().push((
+                meta.message_id().map(str::to_owned),
+                meta.message_group_id().map(str::to_owned),
+                meta.approximate_receive_count(),
+                meta.message_attribute("tenant")
+                    .and_then(|a| a.string_value())
+                    .map(str::to_owned),
+                meta.body().map(str::to_owned),
+            ));
+            if m.body == "fail" {
+                return Err(Error::bad_request("refused", "asked to fail"));
+            }
+            Ok(())
+        }
+    });
+    let c = TestClient::new(app.build());
+    let mut ev = events::sqs("jobs.fifo")
+        .message_in_group("hello", Some("g1"))
+        .message_in_group("fail", Some("g1"))
+        .build();
+    ev["Records"][0]["messageAttributes"] = json!({"tenant": {"stringValue": "acme", "dataType": "String"}});
+    ev["Records"][1]["messageId"] = json!("id-\u{e9}\"2");
+    let out = c.invoke_json(ev).await;
+    assert_eq!(failures(&out), vec!["id-\u{e9}\"2"], "{out}");
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 2);
+    assert_eq!(
+        seen[0],
+        (
+            Some("msg-0".to_owned()),
+            Some("g1".to_owned()),
+            Some(1),
+            Some("acme".to_owned()),
+            Some("hello".to_owned())
+        )
+    );
+    assert_eq!(seen[1].0.as_deref(), Some("id-\u{e9}\"2"));
+}

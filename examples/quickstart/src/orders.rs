@@ -84,7 +84,7 @@ async fn on_sqs(_ctx: Context, msg: Sqs<Value>) -> Result<(), Error> {
         return Err(crate::fail("SQS message"));
     }
     tracing::info!(
-        message_id = msg.meta.message_id.as_deref().unwrap_or(""),
+        message_id = msg.meta.message_id().unwrap_or(""),
         order_id = msg
             .body
             .get("order_id")

@@ -9,12 +9,15 @@
 
 use aws_lambda_events::dynamodb::EventRecord as DynamoDbRecord;
 use aws_lambda_events::kinesis::KinesisEventRecord;
-use aws_lambda_events::sqs::SqsMessage;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use std::sync::Arc;
+
 use super::pattern::arn_resource;
+use super::sqs_meta::{SqsMeta, Text};
+use super::sqs_read;
 use super::{guarded, log_failure, no_route, Erased, EventRoutes, FifoMode, Glob};
 use crate::context::Context;
 use crate::error::{code, Error};
@@ -49,28 +52,6 @@ fn decode<R: DeserializeOwned, P: Probe>(raw: &RawValue) -> Result<R, (Option<St
             Error::bad_request(code::MALFORMED_EVENT, "the record does not match its source's schema").with_source(e);
         (id, err)
     })
-}
-
-#[derive(Deserialize)]
-struct SqsProbe {
-    #[serde(rename = "messageId", default)]
-    message_id: Option<String>,
-    #[serde(rename = "eventSourceARN", default)]
-    arn: Option<String>,
-    #[serde(default)]
-    attributes: Option<SqsProbeAttributes>,
-}
-
-#[derive(Deserialize)]
-struct SqsProbeAttributes {
-    #[serde(rename = "MessageGroupId", default)]
-    group: Option<String>,
-}
-
-impl Probe for SqsProbe {
-    fn id(self) -> Option<String> {
-        self.message_id
-    }
 }
 
 #[derive(Deserialize)]
@@ -144,56 +125,44 @@ fn non_empty(id: Option<String>) -> Option<String> {
     id.filter(|id| !id.is_empty())
 }
 
-/// An SQS record after the per-record decode, with what FIFO ordering needs to know.
-struct SqsEntry {
-    id: Option<String>,
-    group: Option<String>,
-    /// Whether the record's queue is a FIFO queue, when its ARN could be read.
-    fifo: Option<bool>,
-    record: Result<SqsMessage, Error>,
-}
-
-/// The batch's records, decoded: in one pass over the text when every record decodes (the
-/// usual case), else split first so that each record fails alone (a second pass, paid only by
-/// a batch with a broken record).
-fn sqs_entries(json: &str) -> Result<Vec<SqsEntry>, Error> {
-    #[derive(Deserialize)]
-    struct Typed {
-        #[serde(rename = "Records")]
-        records: Vec<SqsMessage>,
+/// The batch's records: in one pass over the text when every record reads (the usual case),
+/// else split first so that each record fails alone (a second pass, paid only by a batch with
+/// a broken record). A record that does not read comes with its error and what a lenient
+/// probe could read of it (id, queue, group).
+fn sqs_entries(batch: &Arc<str>) -> Result<impl Iterator<Item = (SqsMeta, Option<Error>)> + '_, Error> {
+    if let Ok(records) = sqs_read::read_all(batch) {
+        return Ok(Either::Read(records.map(|meta| (meta, None))));
     }
-    if let Ok(batch) = serde_json::from_str::<Typed>(json) {
-        return Ok(batch.records.into_iter().map(SqsEntry::decoded).collect());
-    }
-    Ok(split(json)?.into_iter().map(sqs_entry).collect())
-}
-
-impl SqsEntry {
-    fn decoded(m: SqsMessage) -> Self {
-        SqsEntry {
-            id: non_empty(m.message_id.clone()),
-            group: m.attributes.get("MessageGroupId").cloned(),
-            fifo: m.event_source_arn.as_deref().map(is_fifo_arn),
-            record: Ok(m),
-        }
-    }
-}
-
-fn sqs_entry(raw: &RawValue) -> SqsEntry {
-    match decode::<SqsMessage, SqsProbe>(raw) {
-        Ok(m) => SqsEntry::decoded(m),
-        Err((id, err)) => {
-            // FIFO ordering still needs the record's queue and group: read them leniently.
-            let probe = serde_json::from_str::<SqsProbe>(raw.get()).ok();
-            SqsEntry {
-                id,
-                fifo: probe.as_ref().and_then(|p| p.arn.as_deref()).map(is_fifo_arn),
-                group: probe.and_then(|p| p.attributes).and_then(|a| a.group),
-                record: Err(err),
+    let split = split(batch)?
+        .into_iter()
+        .map(|raw| match sqs_read::read_one(batch, raw.get()) {
+            Ok(meta) => (meta, None),
+            Err(e) => {
+                let err = Error::bad_request(code::MALFORMED_EVENT, "the record does not match its source's schema")
+                    .with_source(e);
+                (sqs_read::probe(batch, raw.get()), Some(err))
             }
+        });
+    Ok(Either::Split(split))
+}
+
+/// One of two iterators of the same items.
+enum Either<A, B> {
+    Read(A),
+    Split(B),
+}
+
+impl<T, A: Iterator<Item = T>, B: Iterator<Item = T>> Iterator for Either<A, B> {
+    type Item = T;
+    fn next(&mut self) -> Option<T> {
+        match self {
+            Either::Read(a) => a.next(),
+            Either::Split(b) => b.next(),
         }
     }
 }
+
+type SqsRoute = (Glob, Erased<SqsMeta>);
 
 fn is_fifo_arn(arn: &str) -> bool {
     arn.ends_with(".fifo")
@@ -201,49 +170,71 @@ fn is_fifo_arn(arn: &str) -> bool {
 
 impl EventRoutes {
     pub(crate) async fn sqs(&self, ctx: &Context, json: &str) -> Result<Output, Error> {
+        // The records' metadata is read in place: they share this copy of the text.
+        let batch: Arc<str> = Arc::from(json);
         let mut failures = Failures::default();
         let mut stopped = false;
         let mut failed_groups: Vec<String> = Vec::new();
         // A batch comes from one queue: the first record that names it says whether it is
         // FIFO (a record that names no queue has no route and fails anyway).
         let mut fifo_queue: Option<bool> = None;
-        for entry in sqs_entries(json)? {
+        let mut last_route: Option<(Option<Text>, Option<&SqsRoute>)> = None;
+        for (meta, broken) in sqs_entries(&batch)? {
             if fifo_queue.is_none() {
-                fifo_queue = entry.fifo;
+                fifo_queue = meta.event_source_arn().map(is_fifo_arn);
             }
             let fifo = fifo_queue.unwrap_or(false);
             let skip = fifo
                 && (stopped
                     || (self.fifo_mode == FifoMode::SkipGroup
-                        && entry.group.as_ref().is_some_and(|g| failed_groups.contains(g))));
+                        && meta
+                            .message_group_id()
+                            .is_some_and(|g| failed_groups.iter().any(|f| f == g))));
+            // What a failure report reads, kept apart since the handler takes the record
+            // (offsets into `batch`, copied; an owned string only when it had escapes).
+            let (id, group) = meta.failure_keys();
+            let id = || non_empty(id.as_ref().map(|t| t.get(&batch).to_owned()));
             if skip {
                 // Not offered: an earlier record of its FIFO batch (or group) failed.
-                match entry.id {
+                match id() {
                     Some(id) => failures.ids.push(id),
                     None => failures.unreportable += 1,
                 }
                 continue;
             }
-            let result = match entry.record {
-                Ok(rec) => {
-                    let arn = rec.event_source_arn.clone().unwrap_or_default();
-                    let queue = arn_resource(&arn);
-                    match self.sqs.iter().find(|(g, _)| g.matches_resource(queue, &arn)) {
-                        Some((_, h)) => guarded(h(ctx.clone(), rec)).await,
-                        None => Err(no_route(format!("no route for SQS queue `{queue}`"))),
+            let err = match broken {
+                Some(err) => err,
+                None => {
+                    let arn = meta.event_source_arn().unwrap_or_default();
+                    // A batch comes from one queue: its route is looked up once.
+                    let route = match &last_route {
+                        Some((last, route)) if last.as_ref().map(|t| t.get(&batch)).unwrap_or_default() == arn => {
+                            *route
+                        }
+                        _ => {
+                            let queue = arn_resource(arn);
+                            let route = self.sqs.iter().find(|(g, _)| g.matches_resource(queue, arn));
+                            last_route = Some((meta.parts.event_source_arn.clone(), route));
+                            route
+                        }
+                    };
+                    let result = match route {
+                        Some((_, h)) => guarded(h(ctx.clone(), meta)).await,
+                        None => Err(no_route(format!("no route for SQS queue `{}`", arn_resource(arn)))),
+                    };
+                    match result {
+                        Ok(()) => continue,
+                        Err(err) => err,
                     }
                 }
-                Err(err) => Err(err),
             };
-            if let Err(err) = result {
-                if fifo {
-                    match (self.fifo_mode, entry.group) {
-                        (FifoMode::SkipGroup, Some(g)) => failed_groups.push(g),
-                        _ => stopped = true,
-                    }
+            if fifo {
+                match (self.fifo_mode, &group) {
+                    (FifoMode::SkipGroup, Some(g)) => failed_groups.push(g.get(&batch).to_owned()),
+                    _ => stopped = true,
                 }
-                failures.add("sqs", entry.id, &err);
             }
+            failures.add("sqs", id(), &err);
         }
         failures.finish()
     }

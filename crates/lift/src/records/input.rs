@@ -5,20 +5,18 @@ use aws_lambda_events::eventbridge::EventBridgeEvent;
 use aws_lambda_events::kinesis::KinesisEventRecord;
 use aws_lambda_events::s3::S3EventRecord;
 use aws_lambda_events::sns::SnsMessage;
-use aws_lambda_events::sqs::SqsMessage;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
 use super::kafka::{Kafka, KafkaInput, KafkaMeta};
 use super::message::{decode_bytes, decode_item, decode_text};
-use super::{DynamoDb, EventBridge, Kinesis, Message, S3Object, Sns, Sqs, S3};
+use super::{DynamoDb, EventBridge, Kinesis, Message, S3Object, Sns, Sqs, SqsMeta, S3};
 use crate::error::Error;
 
-pub(crate) fn sqs_input<T: DeserializeOwned + 'static>(mut m: SqsMessage) -> Result<Sqs<T>, Error> {
-    let body = m.body.take().unwrap_or_default();
+pub(crate) fn sqs_input<T: DeserializeOwned + 'static>(meta: SqsMeta) -> Result<Sqs<T>, Error> {
     Ok(Message {
-        body: decode_text("SQS message body", &body)?,
-        meta: m,
+        body: decode_text("SQS message body", meta.body().unwrap_or_default())?,
+        meta,
     })
 }
 

@@ -30,9 +30,9 @@ impl<T, M> DerefMut for Message<T, M> {
     }
 }
 
-/// An SQS message: the body (JSON; any text into `String`) and the message's metadata
-/// (`body` field emptied).
-pub type Sqs<T> = Message<T, aws_lambda_events::sqs::SqsMessage>;
+/// An SQS message: the body (JSON; any text into `String`) and the message's metadata, read
+/// in place in the batch ([`SqsMeta`](super::SqsMeta)).
+pub type Sqs<T> = Message<T, super::SqsMeta>;
 /// An SNS notification: the `Message` (JSON, or text into `String`) and the notification.
 pub type Sns<T> = Message<T, aws_lambda_events::sns::SnsMessage>;
 /// A Kinesis record: the decoded `data` (JSON, or UTF-8 text into `String`) and the record.

@@ -23,13 +23,14 @@ mod kafka;
 mod message;
 mod other;
 mod pattern;
+mod sqs_meta;
+mod sqs_read;
 
 use aws_lambda_events::dynamodb::EventRecord as DynamoDbRecord;
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use aws_lambda_events::kinesis::KinesisEventRecord;
 use aws_lambda_events::s3::S3EventRecord;
 use aws_lambda_events::sns::SnsMessage;
-use aws_lambda_events::sqs::SqsMessage;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
@@ -40,6 +41,7 @@ pub(crate) use input::{dynamodb_input, eventbridge_input, kinesis_input, s3_inpu
 pub use kafka::{Kafka, KafkaMeta, KafkaSource};
 pub use message::{DynamoDb, EventBridge, Kinesis, Message, S3Object, Sns, Sqs, S3};
 pub use pattern::{EventMatch, Glob, S3Match};
+pub use sqs_meta::{SqsAttribute, SqsMeta};
 
 use crate::error::{code, Error};
 
@@ -59,7 +61,7 @@ pub enum FifoMode {
 /// The record routes of an app, per source, in the order they were added.
 #[derive(Default)]
 pub(crate) struct EventRoutes {
-    pub(crate) sqs: Vec<(Glob, Erased<SqsMessage>)>,
+    pub(crate) sqs: Vec<(Glob, Erased<SqsMeta>)>,
     pub(crate) sns: Vec<(Glob, Erased<SnsMessage>)>,
     pub(crate) s3: Vec<(S3Match, Erased<S3EventRecord>)>,
     pub(crate) eventbridge: Vec<(EventMatch, Erased<EventBridgeEvent<Box<RawValue>>>)>,
