@@ -26,13 +26,15 @@ use crate::records::{
     dynamodb_input, erase, eventbridge_input, kinesis_input, s3_input, sns_input, sqs_input, DynamoDb, EventBridge,
     EventMatch, EventRoutes, FifoMode, Glob, Kinesis, RecordHandler, S3Match, Sns, Sqs, S3,
 };
-use crate::route_boundary::RouteBoundaryLayer;
+use crate::route_boundary::{RouteBoundary, RouteBoundaryLayer};
 use crate::state::{AppState, Shared as SharedValue};
 use crate::wrapped_router::WrappedRouter;
 
 /// A layer applied at build to both routers (HTTP and WebSocket), whatever the order of the
 /// builder calls.
-type RouterLayer = Box<dyn Fn(Router) -> Router + Send + Sync>;
+/// A resilience stack, applied with the route boundary inside it (each wrap of a route costs
+/// a boxed clone and a boxed future per request, so they share one).
+type RouterLayer = Box<dyn Fn(Router, RouteBoundaryLayer) -> Router + Send + Sync>;
 
 /// The default limit on HTTP request bodies read by extractors: 6 MB, Lambda's own limit on
 /// synchronous payloads.
@@ -215,7 +217,7 @@ impl App {
     #[cfg(feature = "resilience")]
     pub fn resilience<L>(mut self, layer: L) -> Self
     where
-        L: Layer<axum::routing::Route> + Clone + Send + Sync + 'static,
+        L: Layer<RouteBoundary<axum::routing::Route>> + Clone + Send + Sync + 'static,
         L::Service: Service<http::Request<Body>, Response = Response> + Clone + Send + Sync + 'static,
         <L::Service as Service<http::Request<Body>>>::Error: Into<crate::BoxError>,
         <L::Service as Service<http::Request<Body>>>::Future: Send + 'static,
@@ -223,8 +225,12 @@ impl App {
         let stack = tower::ServiceBuilder::new()
             .layer(crate::resilience::HandleRejectionsLayer)
             .layer(layer);
+        // One wrap of each route (and of the fallback, which gets the stack too) for the stack
+        // and a boundary inside it.
         self.route_stacks
-            .push(Box::new(move |r: Router| r.layer(stack.clone())));
+            .push(Box::new(move |r: Router, boundary: RouteBoundaryLayer| {
+                r.layer(stack.clone().layer(boundary))
+            }));
         self
     }
 
@@ -442,11 +448,22 @@ impl App {
         let boundary = RouteBoundaryLayer::new(
             !stacks.is_empty() || observed || self.cors.is_some() || self.security_headers.is_some(),
         );
-        let finish = |r: Router| {
-            // `route_layer` refuses a router without routes.
-            let mut r = if r.has_routes() { r.route_layer(boundary) } else { r };
-            for stack in stacks {
-                r = stack(r);
+        let finish = |mut r: Router| {
+            if stacks.is_empty() && r.has_routes() {
+                // `route_layer` refuses a router without routes.
+                r = r.route_layer(boundary);
+            }
+            // The innermost stack's boundary makes the header room; the outer ones only turn a
+            // panic in the stacks between them into the same 500.
+            for (i, stack) in stacks.iter().enumerate() {
+                r = stack(
+                    r,
+                    if i == 0 {
+                        boundary
+                    } else {
+                        RouteBoundaryLayer::default()
+                    },
+                );
             }
             // No `fallback` here: it would replace one brought in by `merge`. The router's bare
             // 404 is rendered as Lift's JSON 404 at the edge instead.

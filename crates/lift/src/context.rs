@@ -46,6 +46,9 @@ struct Inner {
     obs: OnceLock<ObsHandle>,
     /// The app's shared state (`App::with_state`), set once by the edge.
     state: OnceLock<AppState>,
+    /// The HTTP route that served the request, set by the route boundary (no response
+    /// extension map to allocate for it).
+    route: OnceLock<axum::extract::MatchedPath>,
     /// Typed values attached by middleware or the handler; allocated only when used.
     extensions: Mutex<http::Extensions>,
     /// The dynamic settings in force when the invocation started.
@@ -155,6 +158,7 @@ impl Context {
                 principal: OnceLock::new(),
                 correlation_id: OnceLock::new(),
                 obs: OnceLock::new(),
+                route: OnceLock::new(),
                 state: OnceLock::new(),
                 extensions: Mutex::new(http::Extensions::new()),
                 #[cfg(feature = "config")]
@@ -263,6 +267,19 @@ impl Context {
 
     pub(crate) fn attach_obs(&self, obs: ObsHandle) {
         let _ = self.inner.obs.set(obs);
+    }
+
+    /// Records the route serving the invocation's request (the first wins: one request per
+    /// invocation).
+    pub(crate) fn set_route(&self, route: &axum::extract::MatchedPath) {
+        if self.inner.route.get().is_none() {
+            let _ = self.inner.route.set(route.clone());
+        }
+    }
+
+    /// The route that served the invocation's request, once one matched.
+    pub(crate) fn route(&self) -> Option<&axum::extract::MatchedPath> {
+        self.inner.route.get()
     }
 
     pub(crate) fn attach_state(&self, state: AppState) {

@@ -53,7 +53,7 @@ pub(crate) async fn serve(
 /// Renders errors, maps the router's bare 404, adds `x-request-id` and echoes the
 /// correlation id.
 pub(crate) fn finalize(res: &mut Response, ctx: &Context, correlation: &http::HeaderName) {
-    if is_bare_not_found(res) {
+    if is_bare_not_found(res, ctx) {
         // Keep the headers layers outside the routes added (CORS on a 404, for one).
         let kept = std::mem::take(res.headers_mut());
         *res = Error::not_found().into_response();
@@ -77,9 +77,9 @@ pub(crate) fn finalize(res: &mut Response, ctx: &Context, correlation: &http::He
 /// The router's own answer when no route matched and no fallback was set: an empty 404 that
 /// no route produced. (A fallback brought in with `merge` or `fallback` answers instead and is
 /// left alone; an empty 404 carries no information worth keeping either way.)
-fn is_bare_not_found(res: &Response) -> bool {
+fn is_bare_not_found(res: &Response, ctx: &Context) -> bool {
     res.status() == http::StatusCode::NOT_FOUND
-        && res.extensions().get::<MatchedPath>().is_none()
+        && ctx.route().is_none()
         && res.extensions().get::<ErrorReport>().is_none()
         && res.body().size_hint().exact() == Some(0)
 }
@@ -90,7 +90,7 @@ fn render_error(res: &mut Response, ctx: &Context) {
         return;
     };
     if err.status().is_server_error() {
-        let route = res.extensions().get::<MatchedPath>().map(MatchedPath::as_str);
+        let route = ctx.route().map(MatchedPath::as_str);
         tracing::error!(
             code = err.code(),
             route,

@@ -84,11 +84,8 @@ impl Route {
         }
     }
 
-    fn of(res: &Response) -> Self {
-        res.extensions()
-            .get::<MatchedPath>()
-            .cloned()
-            .map_or(Route::None, Route::Http)
+    fn of(ctx: &Context) -> Self {
+        ctx.route().cloned().map_or(Route::None, Route::Http)
     }
 }
 
@@ -180,7 +177,7 @@ impl Lift {
         self.harden(&mut res);
         if let Some(scope) = scope {
             let status = res.status().as_u16();
-            let route = Route::of(&res);
+            let route = Route::of(&ctx);
             scope.finish(Ending {
                 status: Some(status),
                 error: edge::summary_error(status, edge::error_code(&res)),
@@ -302,7 +299,7 @@ impl Lift {
             Err(err) => (Origin::of(kind), edge::undecodable(err, ctx, corr)),
         };
         self.harden(&mut res);
-        let route = Route::of(&res);
+        let route = Route::of(ctx);
         let error = res.extensions_mut().remove::<edge::ErrorCode>().map(|c| c.0);
         Served {
             out: Output(Inner::Http(convert::encode(origin, res).await)),

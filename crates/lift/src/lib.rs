@@ -71,6 +71,7 @@ mod records;
 #[cfg(feature = "resilience")]
 pub mod resilience;
 mod route_boundary;
+pub use crate::route_boundary::{RouteBoundary, RouteBoundaryFuture};
 mod runtime;
 mod state;
 pub mod tenant;

@@ -1,6 +1,10 @@
 //! The innermost layer of every HTTP route: a handler panic becomes a 500 that the layers
 //! around the route (the circuit breaker, the summary) see as a failure, and the matched route
-//! is copied into the response so the edge can report which route served the request.
+//! is recorded in the invocation's [`Context`] so the edge can report which route served the
+//! request.
+//!
+//! It shares one wrap of each route with the innermost resilience stack (`App::build`): each
+//! wrap of an axum route costs a boxed clone of the service and a boxed future per request.
 //!
 //! Written here rather than taken from `tower-http`'s `CatchPanic`: that one re-boxes every
 //! response body (an allocation per request) and cannot tag the response with the route.
@@ -15,6 +19,7 @@ use axum::extract::MatchedPath;
 use axum::response::{IntoResponse, Response};
 use tower::{Layer, Service};
 
+use crate::context::Context;
 use crate::error::{code, Error};
 
 /// See the module docs.
@@ -41,8 +46,10 @@ impl<S> Layer<S> for RouteBoundaryLayer {
     }
 }
 
+/// A route behind Lift's panic boundary: what a resilience stack
+/// ([`App::resilience`](crate::App::resilience)) wraps. Built by Lift, never by hand.
 #[derive(Clone, Debug)]
-pub(crate) struct RouteBoundary<S> {
+pub struct RouteBoundary<S> {
     inner: S,
     room: usize,
 }
@@ -76,26 +83,26 @@ where
     }
 
     fn call(&mut self, req: http::Request<Body>) -> Self::Future {
-        let route = req.extensions().get::<MatchedPath>().cloned();
+        // The invocation's context carries the route to the edge's summary (a request served
+        // outside Lift's edge has no context, and nobody reads its route).
+        if let (Some(route), Some(ctx)) = (req.extensions().get::<MatchedPath>(), req.extensions().get::<Context>()) {
+            ctx.set_route(route);
+        }
         let state = match catch_unwind(AssertUnwindSafe(|| self.inner.call(req))) {
             Ok(inner) => State::Running { inner },
             Err(payload) => State::Panicked {
                 response: Some(panic_response(payload)),
             },
         };
-        RouteBoundaryFuture {
-            state,
-            route,
-            room: self.room,
-        }
+        RouteBoundaryFuture { state, room: self.room }
     }
 }
 
 pin_project_lite::pin_project! {
-    pub(crate) struct RouteBoundaryFuture<F> {
+    /// The future of [`RouteBoundary`].
+    pub struct RouteBoundaryFuture<F> {
         #[pin]
         state: State<F>,
-        route: Option<MatchedPath>,
         room: usize,
     }
 }
@@ -134,9 +141,6 @@ where
             // per doubling.
             if *this.room > 0 {
                 res.headers_mut().reserve(*this.room);
-            }
-            if let Some(route) = this.route.take() {
-                res.extensions_mut().insert(route);
             }
         }
         Poll::Ready(res)
