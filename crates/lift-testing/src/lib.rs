@@ -25,8 +25,10 @@ pub mod events;
 mod extension;
 mod fake_management_api;
 mod runtime_api;
+mod vanishing_runtime_api;
 
 pub use client::TestClient;
 pub use extension::{ExtensionServer, Reply};
 pub use fake_management_api::{FakeManagementApi, Post};
 pub use runtime_api::{Invocation, Outcome, RuntimeApiServer};
+pub use vanishing_runtime_api::VanishingRuntimeApi;

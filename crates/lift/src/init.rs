@@ -44,8 +44,10 @@ impl std::error::Error for ConfigError {}
 /// table) and is the init phase: any error it returns is a configuration error. That error, and one from the start of [`App::run`] (a bad `PORT`,
 /// missing Lambda variables), is printed as one JSON line on stdout with `errorType`
 /// `Lift.config`, posted to the Runtime API's init error endpoint when running on Lambda, and
-/// the process exits with a failure code. A later failure of the loop is reported as
-/// `Lift.runtime`.
+/// the process exits with a failure code. A later failure of the loop (the Runtime API gone, the
+/// local server's listener failing) is one line `"the function stopped"` with `errorType`
+/// `Lift.runtime` and a failure code; nothing is posted, since Lambda takes init errors only
+/// during init.
 pub fn main<F, Fut>(build: F) -> ExitCode
 where
     F: FnOnce() -> Fut,
@@ -56,7 +58,7 @@ where
     let flavor = match crate::tokio_runtime::choose(|k| std::env::var(k).ok()) {
         Ok(flavor) => flavor,
         Err(e) => {
-            print_line(CONFIG_ERROR_TYPE, &e);
+            print_line(NOT_STARTED, CONFIG_ERROR_TYPE, &e);
             return ExitCode::FAILURE;
         }
     };
@@ -65,7 +67,11 @@ where
     let runtime = match crate::tokio_runtime::build(flavor, workers) {
         Ok(rt) => rt,
         Err(e) => {
-            print_line(RUNTIME_ERROR_TYPE, &format!("cannot start the tokio runtime: {e}"));
+            print_line(
+                NOT_STARTED,
+                RUNTIME_ERROR_TYPE,
+                &format!("cannot start the tokio runtime: {e}"),
+            );
             return ExitCode::FAILURE;
         }
     };
@@ -77,7 +83,13 @@ where
         match app.run().await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) if e.is::<ConfigError>() => report(CONFIG_ERROR_TYPE, &e.to_string()).await,
-            Err(e) => report(RUNTIME_ERROR_TYPE, &e.to_string()).await,
+            Err(e) => {
+                // The loop or the server failed after the start: no init error to post (Lambda
+                // takes one only before the first `/next`, and a Runtime API that failed would
+                // not take it anyway); the line and the exit code say it.
+                print_line(STOPPED, RUNTIME_ERROR_TYPE, &e.to_string());
+                ExitCode::FAILURE
+            }
         }
     })
 }
@@ -85,10 +97,11 @@ where
 /// Prints the error line, posts it to the init error endpoint when on Lambda, and gives the
 /// failure exit code.
 async fn report(error_type: &str, message: &str) -> ExitCode {
-    print_line(error_type, message);
+    print_line(NOT_STARTED, error_type, message);
     if let Ok(api) = std::env::var("AWS_LAMBDA_RUNTIME_API") {
         if let Err(e) = post_init_error(&api, error_type, message).await {
             print_line(
+                NOT_STARTED,
                 RUNTIME_ERROR_TYPE,
                 &format!("could not report the init error to Lambda: {e}"),
             );
@@ -102,10 +115,13 @@ fn error_document(error_type: &str, message: &str) -> serde_json::Value {
     serde_json::json!({ "errorType": error_type, "errorMessage": message, "stackTrace": [] })
 }
 
-fn print_line(error_type: &str, message: &str) {
+const NOT_STARTED: &str = "the function could not start";
+const STOPPED: &str = "the function stopped";
+
+fn print_line(what: &str, error_type: &str, message: &str) {
     let line = serde_json::json!({
         "level": "ERROR",
-        "message": "the function could not start",
+        "message": what,
         "errorType": error_type,
         "errorMessage": message,
     });
