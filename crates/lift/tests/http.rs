@@ -461,3 +461,37 @@ async fn oversized_websocket_message_is_a_413_json_error() {
         .await;
     assert_eq!(out["statusCode"], 200, "{out}");
 }
+
+#[tokio::test]
+async fn a_body_of_several_frames_is_sent_whole_and_a_body_that_fails_is_a_500() {
+    use axum::body::Body;
+    let chunks =
+        |items: Vec<Result<&'static str, std::io::Error>>| Body::from_stream(futures_util::stream::iter(items));
+    let app = App::new()
+        .route(
+            "/frames",
+            get(move || async move {
+                (
+                    [("content-type", "text/plain")],
+                    chunks(vec![Ok("one "), Ok(""), Ok("two "), Ok("three")]),
+                )
+            }),
+        )
+        .route(
+            "/broken",
+            get(move || async move {
+                (
+                    [("content-type", "text/plain")],
+                    chunks(vec![Ok("half"), Err(std::io::Error::other("the stream broke"))]),
+                )
+            }),
+        )
+        .build();
+    let c = TestClient::new(app);
+    let out = c.invoke_json(events::apigw_v2("GET", "/frames").build()).await;
+    assert_eq!(out["statusCode"], 200, "{out}");
+    assert_eq!(out["body"], "one two three", "{out}");
+    let out = c.invoke_json(events::apigw_v2("GET", "/broken").build()).await;
+    assert_eq!(out["statusCode"], 500, "{out}");
+    assert!(!out.to_string().contains("half"), "{out}");
+}

@@ -385,8 +385,8 @@ fn is_text(headers: &HeaderMap) -> bool {
 /// Collects a response body and encodes the response in its source's shape.
 pub(crate) async fn encode(origin: Origin, res: Response<Body>) -> HttpOutput {
     let (parts, body) = res.into_parts();
-    let bytes: Bytes = match body.collect().await {
-        Ok(c) => c.to_bytes(),
+    let bytes: Bytes = match whole(body).await {
+        Ok(bytes) => bytes,
         Err(e) => {
             tracing::error!(error = %e, "response body failed while collecting; sending 500");
             return encode_bytes(
@@ -398,6 +398,28 @@ pub(crate) async fn encode(origin: Origin, res: Response<Body>) -> HttpOutput {
         }
     };
     encode_bytes(origin, parts.status, parts.headers, bytes)
+}
+
+/// A response body, whole. The usual body is one frame, taken as it is (`collect` would queue
+/// it in a `VecDeque` first: an allocation per response); several frames are joined.
+async fn whole(mut body: Body) -> Result<Bytes, axum::Error> {
+    let mut first: Option<Bytes> = None;
+    let mut joined: Option<bytes::BytesMut> = None;
+    while let Some(frame) = body.frame().await {
+        // Trailers have no place in a Lambda response: left out.
+        let Ok(data) = frame?.into_data() else { continue };
+        match (&mut first, &mut joined) {
+            (None, _) => first = Some(data),
+            (Some(head), None) => {
+                let mut all = bytes::BytesMut::with_capacity(head.len() + data.len());
+                all.extend_from_slice(head);
+                all.extend_from_slice(&data);
+                joined = Some(all);
+            }
+            (Some(_), Some(all)) => all.extend_from_slice(&data),
+        }
+    }
+    Ok(joined.map_or_else(|| first.unwrap_or_default(), bytes::BytesMut::freeze))
 }
 
 pub(crate) fn encode_bytes(origin: Origin, status: http::StatusCode, headers: HeaderMap, bytes: Bytes) -> HttpOutput {
