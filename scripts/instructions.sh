@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Instructions per invocation (callgrind), repeatable on a shared machine. Needs valgrind.
 # Each case is counted with the system allocator (glibc malloc) and with mimalloc, the quick
-# start's global allocator.
+# start's opt-in global allocator (`--features mimalloc`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release -q -p lift --example instructions --example instructions_mimalloc
