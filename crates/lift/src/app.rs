@@ -214,6 +214,10 @@ impl App {
     /// (503 / 504 / 429 with `Retry-After` and `RateLimit-*` headers). Start from
     /// [`resilience::default_stack`](crate::resilience::default_stack). A handler panic is a
     /// failure the stack sees (a 500), so it counts for the route's circuit breaker.
+    ///
+    /// The stack wraps each route behind Lift's panic boundary ([`RouteBoundary`]), in one
+    /// wrap with it (each axum wrap costs a boxed clone and a boxed future per request): any
+    /// layer generic over the service it wraps fits, as tower's and Lift's do.
     #[cfg(feature = "resilience")]
     pub fn resilience<L>(mut self, layer: L) -> Self
     where
