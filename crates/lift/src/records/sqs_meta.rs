@@ -24,7 +24,10 @@ impl Text {
         match self {
             // Offsets come from slices of this very batch (see `sqs_read`): always in bounds
             // on char boundaries; `get` keeps a mistake from panicking.
-            Text::At { start, len } => batch.get(*start..start + len).unwrap_or_default(),
+            Text::At { start, len } => start
+                .checked_add(*len)
+                .and_then(|end| batch.get(*start..end))
+                .unwrap_or_default(),
             Text::Own(s) => s,
         }
     }
@@ -60,7 +63,8 @@ pub(crate) struct Parts {
 /// Every string is read where it lies in the batch's text, which the batch's messages share:
 /// reading a batch of ten costs a few allocations in all rather than a `String` per field and
 /// two hash maps per message (which `aws_lambda_events`' [`SqsMessage`] holds; take one with
-/// [`to_message`](Self::to_message) when you need that type).
+/// [`to_message`](Self::to_message) when you need that type). A `SqsMeta` kept past its
+/// handler keeps its batch's text alive; `to_message` gives a copy that does not.
 #[derive(Clone)]
 pub struct SqsMeta {
     pub(crate) batch: Arc<str>,
@@ -267,5 +271,28 @@ impl fmt::Debug for SqsAttribute<'_> {
             .field("string_value", &self.string_value())
             .field("binary_value", &self.binary_value())
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Text;
+
+    #[test]
+    fn a_text_outside_its_batch_reads_as_empty_never_a_panic() {
+        let batch = "abcdef";
+        assert_eq!(Text::At { start: 1, len: 3 }.get(batch), "bcd");
+        assert_eq!(Text::At { start: 4, len: 9 }.get(batch), "");
+        assert_eq!(
+            Text::At {
+                start: usize::MAX,
+                len: 3
+            }
+            .get(batch),
+            ""
+        );
+        assert_eq!(Text::At { start: 0, len: 0 }.get("é"), "");
+        assert_eq!(Text::At { start: 1, len: 1 }.get("é"), "", "not a char boundary");
+        assert_eq!(Text::Own("x".into()).get(batch), "x");
     }
 }
