@@ -381,6 +381,28 @@ impl Drop for Entered<'_> {
     }
 }
 
+pin_project_lite::pin_project! {
+    /// [`Invocation::instrument`]'s future: the wrapped future polled in place, its invocation
+    /// current for each poll. (An `async` block around the future stores it twice, as its
+    /// capture and as the pinned local: twice the size of what it wraps, copied whole wherever
+    /// the future moves.)
+    struct Instrumented<F> {
+        #[pin]
+        fut: F,
+        shared: Option<Arc<Shared>>,
+    }
+}
+
+impl<F: Future> Future for Instrumented<F> {
+    type Output = F::Output;
+
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<F::Output> {
+        let this = self.project();
+        let _entered = Entered::new(this.shared);
+        this.fut.poll(cx)
+    }
+}
+
 /// Swaps `slot` with the thread's current invocation; `false` (nothing done) if the
 /// thread-local is unavailable (thread exiting) or borrowed.
 fn swap_current(slot: &mut Option<Arc<Shared>>) -> bool {
@@ -409,15 +431,8 @@ impl Invocation {
     pub fn instrument<F: Future>(&self, fut: F) -> impl Future<Output = F::Output> + use<F> {
         let obs = &self.shared.obs;
         // Current whenever anything reads it: log lines, spans, `current_metrics`.
-        let mut shared = (obs.logs || obs.metrics || self.shared.xray.is_some()).then(|| self.shared.clone());
-        async move {
-            let mut fut = std::pin::pin!(fut);
-            std::future::poll_fn(move |cx| {
-                let _entered = Entered::new(&mut shared);
-                fut.as_mut().poll(cx)
-            })
-            .await
-        }
+        let shared = (obs.logs || obs.metrics || self.shared.xray.is_some()).then(|| self.shared.clone());
+        Instrumented { fut, shared }
     }
 
     /// The root span of this invocation (to enter it in synchronous code, or to instrument a
