@@ -643,10 +643,12 @@ async fn jwks_keys_verify_rs256_and_es256_and_are_fetched_once() {
         (&s.ec1, Algorithm::ES256, "e1"),
     ]))
     .await;
-    let v = jwks_verifier(&server, Duration::from_secs(5), Duration::from_secs(2));
+    // Generous timeout and interval: on a loaded CI machine a debug build's first fetch can
+    // be slow, and this test is about caching, not about either limit.
+    let v = jwks_verifier(&server, Duration::from_secs(60), Duration::from_secs(30));
+    let rs = sign(Algorithm::RS256, &s.rsa1, Some("r1"), &claims("rsa-user"));
+    let es = sign(Algorithm::ES256, &s.ec1, Some("e1"), &claims("ec-user"));
     for _ in 0..20 {
-        let rs = sign(Algorithm::RS256, &s.rsa1, Some("r1"), &claims("rsa-user"));
-        let es = sign(Algorithm::ES256, &s.ec1, Some("e1"), &claims("ec-user"));
         assert_eq!(v.verify(&rs).await.unwrap().subject, "rsa-user");
         assert_eq!(v.verify(&es).await.unwrap().subject, "ec-user");
     }
