@@ -27,7 +27,8 @@ wait_port() {
 moto_port=$(free_port)
 # Where moto writes requests when a test turns its recorder on (/moto-api/recorder/...).
 export MOTO_RECORDER_FILEPATH="$tools/moto-recording.jsonl"
-"$tools/venv/bin/moto_server" -H 127.0.0.1 -p "$moto_port" >"$tools/moto.log" 2>&1 &
+# moto_server's app, one request at a time: see scripts/moto-server.py (conditional writes).
+"$tools/venv/bin/python" "$(dirname "${BASH_SOURCE[0]}")/moto-server.py" -H 127.0.0.1 -p "$moto_port" >"$tools/moto.log" 2>&1 &
 moto_pid=$!
 dynalite_port=$(free_port)
 "$tools/node/node_modules/.bin/dynalite" --port "$dynalite_port" --createTableMs 0 >"$tools/dynalite.log" 2>&1 &
