@@ -119,13 +119,19 @@ impl SqsMeta {
     /// A system attribute (`ApproximateReceiveCount`, `SentTimestamp`, `MessageGroupId`...).
     /// A name given twice reads as its last value, as a map of the record would.
     pub fn attribute(&self, name: &str) -> Option<&str> {
+        self.attribute_text(name).map(|v| v.get(&self.batch))
+    }
+
+    /// The value of the last system attribute named `name`: the typed decode keeps a key
+    /// given twice as its last value.
+    fn attribute_text(&self, name: &str) -> Option<&Text> {
         let batch = &*self.batch;
         self.parts
             .attributes
             .iter()
             .rev()
             .find(|(k, _)| k.get(batch) == name)
-            .map(|(_, v)| v.get(batch))
+            .map(|(_, v)| v)
     }
 
     /// The system attributes, in the order the record lists them.
@@ -149,13 +155,8 @@ impl SqsMeta {
 
     /// The `messageId` and `MessageGroupId` texts, which outlive the record in its batch.
     pub(crate) fn failure_keys(&self) -> (Option<Text>, Option<Text>) {
-        let group = self
-            .parts
-            .attributes
-            .iter()
-            .rev()
-            .find(|(k, _)| k.get(&self.batch) == "MessageGroupId");
-        (self.parts.message_id.clone(), group.map(|(_, v)| v.clone()))
+        let group = self.attribute_text("MessageGroupId").cloned();
+        (self.parts.message_id.clone(), group)
     }
 
     /// A message attribute set by the sender.
