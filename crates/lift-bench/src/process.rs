@@ -27,13 +27,40 @@ impl Pid {
 /// space on every architecture it runs on.
 const TICKS_PER_SECOND: u64 = 100;
 
-/// The process's CPU time, user plus system, all its threads (ended ones included), from
-/// `/proc/<pid>/stat`. Resolution: one clock tick (10 ms), so measure thousands of invocations.
-pub fn cpu_time(pid: Pid) -> io::Result<Duration> {
+/// The process's CPU time, all its threads (ended ones included), from `/proc/<pid>/stat`.
+/// Resolution: one clock tick (10 ms), so measure thousands of invocations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CpuTime {
+    /// In user space (`utime`).
+    pub user: Duration,
+    /// In the kernel on the process's behalf (`stime`): its system calls, page faults, and
+    /// the network stack's work on what it sends.
+    pub system: Duration,
+}
+
+impl CpuTime {
+    /// User plus system.
+    pub fn total(self) -> Duration {
+        self.user + self.system
+    }
+}
+
+impl std::ops::Sub for CpuTime {
+    type Output = CpuTime;
+    fn sub(self, earlier: CpuTime) -> CpuTime {
+        CpuTime {
+            user: self.user.saturating_sub(earlier.user),
+            system: self.system.saturating_sub(earlier.system),
+        }
+    }
+}
+
+/// The process's CPU time so far (see [`CpuTime`]).
+pub fn cpu_time(pid: Pid) -> io::Result<CpuTime> {
     parse_cpu_time(&std::fs::read_to_string(pid.file("stat"))?)
 }
 
-fn parse_cpu_time(stat: &str) -> io::Result<Duration> {
+fn parse_cpu_time(stat: &str) -> io::Result<CpuTime> {
     let bad = || {
         io::Error::new(
             io::ErrorKind::InvalidData,
@@ -45,9 +72,14 @@ fn parse_cpu_time(stat: &str) -> io::Result<Duration> {
     // utime and stime (fields 14 and 15) are at positions 11 and 12.
     let rest = stat.get(stat.rfind(')').ok_or_else(bad)? + 1..).ok_or_else(bad)?;
     let mut fields = rest.split_whitespace().skip(11);
-    let mut tick = || fields.next().and_then(|f| f.parse::<u64>().ok()).ok_or_else(bad);
-    let ticks = tick()? + tick()?;
-    Ok(Duration::from_millis(ticks * 1000 / TICKS_PER_SECOND))
+    let mut tick = || {
+        let ticks = fields.next().and_then(|f| f.parse::<u64>().ok()).ok_or_else(bad)?;
+        Ok::<_, io::Error>(Duration::from_millis(ticks * 1000 / TICKS_PER_SECOND))
+    };
+    Ok(CpuTime {
+        user: tick()?,
+        system: tick()?,
+    })
 }
 
 /// The process's resident set size now, in KiB (`VmRSS` of `/proc/<pid>/status`).
@@ -93,7 +125,10 @@ mod tests {
     fn cpu_time_is_utime_plus_stime_after_a_command_name_with_spaces() {
         // A real line's layout; the name holds a space and a ')'.
         let stat = "4242 (my (odd) name) S 1 4242 4242 0 -1 4194560 1200 0 0 0 250 37 0 0 20 0 3 0 99 0";
-        assert_eq!(parse_cpu_time(stat).expect("parses"), Duration::from_millis(2870));
+        let cpu = parse_cpu_time(stat).expect("parses");
+        assert_eq!(cpu.user, Duration::from_millis(2500));
+        assert_eq!(cpu.system, Duration::from_millis(370));
+        assert_eq!(cpu.total(), Duration::from_millis(2870));
         assert!(parse_cpu_time("4242 (truncated) S 1").is_err());
     }
 
@@ -110,9 +145,9 @@ mod tests {
         assert!(rss_kib(Pid::Myself).expect("VmRSS") > 0);
         assert!(peak_rss_kib(Pid::Myself).expect("VmHWM") >= rss_kib(Pid::Myself).expect("VmRSS") / 2);
         // CPU time grows, a tick at a time, while this thread spins (however loaded the machine).
-        let before = cpu_time(Pid::Myself).expect("CPU time");
+        let before = cpu_time(Pid::Myself).expect("CPU time").total();
         let spin = std::time::Instant::now();
-        while cpu_time(Pid::Myself).expect("CPU time") <= before {
+        while cpu_time(Pid::Myself).expect("CPU time").total() <= before {
             assert!(spin.elapsed() < Duration::from_secs(10), "no CPU time counted in 10 s");
             std::hint::black_box((0..10_000u64).sum::<u64>());
         }

@@ -8,7 +8,8 @@
 //! - `loop-sequential`, `loop-concurrent-8`, `loop-concurrent-64`: a fresh process per subject
 //!   and round (`AWS_LAMBDA_MAX_CONCURRENCY` 8 or 64 for the concurrent ones), 500 invocations one
 //!   at a time to warm up, then N with 1, 8 or 64 kept in flight: `cpu_us_per_invocation` (the
-//!   function process's user + system time from `/proc`), `invocations_per_s`, `p50_us` and
+//!   function process's user + system time from `/proc`), `system_cpu_us_per_invocation` (its
+//!   system part: system calls, page faults, the network stack), `invocations_per_s`, `p50_us` and
 //!   `p99_us` (queued to answered, as the driver sees it), `max_in_flight` (concurrent only),
 //!   `not_200_pct` (HTTP answers other than 200: the quick start's default global rate limit,
 //!   1,000/s by default, answers 429 beyond it; the benchmark sets `QUICKSTART_RATE_LIMIT_PER_SECOND` far above any rate reached, so this should read 0).
@@ -87,6 +88,7 @@ fn main() -> ExitCode {
 /// One process's numbers for one mode and round.
 struct Measured {
     cpu_us_per_invocation: f64,
+    system_cpu_us_per_invocation: f64,
     run: drive::Run,
     max_in_flight: usize,
     rss_idle_kib: u64,
@@ -136,6 +138,12 @@ async fn measure(config: &Config) -> Result<Results, String> {
                 eprintln!("round {}/{}: {group} {}", round + 1, config.rounds, s.name);
                 let m = run_once(s, concurrency, in_flight, config.n, &xray).await?;
                 samples.add(&group, s.name, "cpu_us_per_invocation", m.cpu_us_per_invocation);
+                samples.add(
+                    &group,
+                    s.name,
+                    "system_cpu_us_per_invocation",
+                    m.system_cpu_us_per_invocation,
+                );
                 samples.add(&group, s.name, "invocations_per_s", m.run.per_second());
                 samples.add(&group, s.name, "p50_us", m.run.percentile_us(50.0));
                 samples.add(&group, s.name, "p99_us", m.run.percentile_us(99.0));
@@ -247,7 +255,8 @@ async fn run_once(
         return Err(format!("{} exited during the run", subject.name));
     }
     Ok(Measured {
-        cpu_us_per_invocation: cpu.as_secs_f64() * 1e6 / n as f64,
+        cpu_us_per_invocation: cpu.total().as_secs_f64() * 1e6 / n as f64,
+        system_cpu_us_per_invocation: cpu.system.as_secs_f64() * 1e6 / n as f64,
         run,
         max_in_flight: server.max_in_flight(),
         rss_idle_kib,

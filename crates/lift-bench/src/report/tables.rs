@@ -147,6 +147,7 @@ pub fn in_process(results: &Results) -> String {
 pub fn loop_modes(results: &Results) -> String {
     let columns: &[Column<'_>] = &[
         ("cpu_us_per_invocation", "CPU per invocation (µs)", one_decimal),
+        ("system_cpu_us_per_invocation", "of which system (µs)", one_decimal),
         ("invocations_per_s", "invocations/s", thousands),
         ("p50_us", "p50 (µs)", one_decimal),
         ("p99_us", "p99 (µs)", one_decimal),
@@ -155,7 +156,9 @@ pub fn loop_modes(results: &Results) -> String {
     ];
     let mut md = String::from(
         "## On the Runtime API loop\n\nEach function process driven by lift-testing's Runtime API \
-         server; CPU is the function process's own (user + system, from `/proc`) per invocation.\n\n",
+         server; CPU is the function process's own (user + system, from `/proc`) per invocation; its \
+         system part is the kernel's work for the process (system calls, page faults, the network \
+         stack on what it sends).\n\n",
     );
     for (group, label) in LOOP_MODES {
         let _ = writeln!(md, "### {label} (`{group}`)\n");
